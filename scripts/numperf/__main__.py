@@ -1,0 +1,5 @@
+"""Allow ``python -m numperf``."""
+
+from numperf.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,239 @@
+"""Parent side of one case: validate it, decide whether it may run, launch the measuring
+child under the selected BLAS backend with time and memory guards, and turn whatever
+happens (result, MemoryError, kernel kill, timeout, crash) into one validated record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from numperf import RECORD_SCHEMA, __version__, measure, metadata, methods, record
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the scripts/ directory
+DTYPES = ("float32", "float64")
+#: Allocator settings for the child: fixed mmap threshold so freed arrays return to the OS
+#: and every repetition's peak RSS starts from the same baseline (glibc otherwise raises the
+#: threshold after the first large free and later peaks look smaller).
+CHILD_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
+
+
+@dataclass
+class CaseSpec:
+    """Everything that defines one case; its ``case_id`` names its record file."""
+
+    method: str
+    n: int
+    d: int
+    dtype: str = "float64"
+    threads: int = 1
+    m: int | None = None
+    backend: str = "wheel"
+    repeats: int = 5
+    warmup: int = 1
+    seed: int = 0
+    params: dict = field(default_factory=dict)
+    accuracy_rows: int = 32
+    time_limit_s: float = 600.0
+    mem_budget_bytes: int = 0
+
+    def __post_init__(self):
+        if self.m is None:
+            self.m = self.n
+        self.validate()
+        method = methods.get(self.method)
+        self.params = {k: v for k, v in self.params.items() if k in method.params and v}
+
+    def validate(self) -> None:
+        """Refuse impossible values, naming the argument and what is allowed."""
+        methods.get(self.method)
+        for key in ("n", "m", "d", "threads", "repeats", "accuracy_rows"):
+            value = getattr(self, key)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{key} must be a positive integer, got {value!r}")
+        if self.warmup < 0:
+            raise ValueError(f"warmup must be >= 0, got {self.warmup!r}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype {self.dtype!r} is not supported; allowed: {', '.join(DTYPES)}")
+        if not self.time_limit_s > 0:
+            raise ValueError(f"time_limit_s must be > 0, got {self.time_limit_s!r}")
+        if self.mem_budget_bytes < 0:
+            raise ValueError(f"mem_budget_bytes must be >= 0, got {self.mem_budget_bytes!r}")
+        if not metadata.HOST_LABEL.match(self.backend):
+            raise ValueError(f"backend label {self.backend!r} is not a valid label")
+        for key, value in self.params.items():
+            if value is not None and (not isinstance(value, int) or value < 0):
+                raise ValueError(f"params.{key} must be a non-negative integer, got {value!r}")
+
+    @property
+    def case_id(self) -> str:
+        extra = "".join(f"_{k}={v}" for k, v in sorted(self.params.items()))
+        return (f"{self.method}_n{self.n}_m{self.m}_d{self.d}_{self.dtype}"
+                f"_t{self.threads}_{self.backend}{extra}")
+
+    def model(self) -> methods.MemoryModel:
+        return methods.memory_model(self.method, self.n, self.m, self.d, self.dtype, self.params)
+
+
+def _base_record(spec: CaseSpec) -> dict:
+    model = spec.model()
+    flops = methods.get(spec.method).flops(spec.n, spec.m, spec.d)
+    return {
+        "schema": RECORD_SCHEMA,
+        "numperf_version": __version__,
+        "case": {"case_id": spec.case_id, **asdict(spec)},
+        "status": None, "reason": None, "timing": None,
+        "memory": {"model": model.as_dict(), "peak_rss_bytes": None, "peak_rss_max_bytes": None,
+                   "samples_peak_rss_bytes": [], "traced_peak_bytes": None},
+        "accuracy": None, "threads": None, "blas": None,
+        "flops": flops, "gflops": None,
+        "host": None, "env": metadata.blas_env(), "scheduler": metadata.scheduler_info(),
+        "run": {"start_utc": datetime.now(UTC).isoformat(),
+                "git_commit": metadata.git_commit(PACKAGE_ROOT), "child_exit_code": None,
+                "load_before": metadata.load_average()},
+    }
+
+
+def _merge_child(rec: dict, child: dict) -> None:
+    rec["status"], rec["reason"] = child.get("status", "error"), child.get("reason")
+    rec["host"] = child.get("host") or rec["host"]
+    rec["env"] = child.get("env", rec["env"])
+    rec["scheduler"] = child.get("scheduler", rec["scheduler"])
+    if child.get("params") is not None:
+        rec["case"]["params_resolved"] = child["params"]
+    for key in ("accuracy", "threads"):
+        rec[key] = child.get(key)
+    blas = dict(child.get("blas") or {})
+    blas["threadpool_info"] = child.get("threadpool_info", [])
+    numpy_info = child.get("numpy") or {}
+    blas["numpy_version"] = numpy_info.get("version")
+    blas["numpy_blas_build"] = numpy_info.get("blas_build")
+    rec["blas"] = blas
+    samples = child.get("samples_time_s")
+    if samples:
+        rec["timing"] = {"samples_s": samples, **measure.summarize(samples)}
+        rec["gflops"] = rec["flops"] / rec["timing"]["median_s"] / 1e9
+    peaks = child.get("samples_peak_rss_bytes") or []
+    if peaks:
+        mem = rec["memory"]
+        mem["samples_peak_rss_bytes"] = peaks
+        mem["peak_rss_bytes"] = int(np.median(peaks))
+        mem["peak_rss_max_bytes"] = int(max(peaks))
+    rec["memory"]["traced_peak_bytes"] = child.get("traced_peak_bytes")
+    rec["memory"]["guard_address_space_bytes"] = child.get("guard_address_space_bytes")
+    for key in ("start_utc", "end_utc", "load_before", "load_after", "child_wall_s"):
+        if key in child:
+            rec["run"][key] = child[key]
+
+
+def _classify_exit(code: int, stderr: str) -> tuple[str, str]:
+    tail = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+    if code < 0:
+        sig = signal.Signals(-code).name
+        if -code == signal.SIGKILL:
+            return "oom", f"killed by {sig} (the kernel's or the scheduler's out-of-memory killer)"
+        return "error", f"child died from {sig}" + (f": {tail}" if tail else "")
+    if "MemoryError" in stderr:
+        return "oom", f"MemoryError: {tail}"
+    return "error", f"child exited with code {code} before writing a result" + (f": {tail}" if tail else "")
+
+
+def _launch(spec: CaseSpec) -> tuple[str | None, dict, list[str]]:
+    """Interpreter, environment and reasons-not-to-run for the child of this backend."""
+    from numperf import backends
+
+    ok, why = backends.available(spec.backend)
+    if not ok:
+        return None, {}, [f"backend_unavailable: {spec.backend}: {why}"]
+    python, env = backends.child_launch(spec.backend, spec.threads, dict(os.environ))
+    env.update(CHILD_MALLOC_ENV)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]))
+    return python, env, []
+
+
+def run_case(spec: CaseSpec, skip_reason: str | None = None, allocated_cpus: int | None = None) -> dict:
+    """Run one case in a fresh child process and return its validated record (never raises for the case)."""
+    rec = _base_record(spec)
+    model = spec.model()
+    reason = skip_reason
+    if reason is None and spec.mem_budget_bytes and model.peak_bytes > spec.mem_budget_bytes:
+        reason = (f"over_memory_budget: modelled peak {model.peak_bytes} bytes > "
+                  f"budget {spec.mem_budget_bytes} bytes")
+    if reason is None and allocated_cpus is not None and allocated_cpus < spec.threads:
+        rec.update(status="invalid", reason=f"thread_allocation: the job was given {allocated_cpus} "
+                   f"CPU(s) but the case needs {spec.threads}; not run")
+    python, env = None, {}
+    if reason is None and rec["status"] is None:
+        python, env, problems = _launch(spec)
+        reason = problems[0] if problems else None
+    if reason is not None:
+        rec.update(status="skipped", reason=reason)
+    if rec["status"] is None:
+        _run_child(spec, rec, python, env)
+    rec["host"] = rec["host"] or metadata.host_info()
+    rec["run"]["load_after"] = rec["run"].get("load_after") or metadata.load_average()
+    rec["run"].setdefault("end_utc", datetime.now(UTC).isoformat())
+    errors = record.validation_errors(rec)
+    if errors:
+        raise record.RecordError(spec.case_id, "runner built an invalid record: " + "; ".join(errors))
+    return rec
+
+
+def _run_child(spec: CaseSpec, rec: dict, python: str, env: dict) -> None:
+    child_spec = {**asdict(spec), "mem_limit_bytes": spec.mem_budget_bytes}
+    with tempfile.TemporaryDirectory(prefix="numperf-case-") as tmp:
+        spec_path, result_path = Path(tmp, "spec.json"), Path(tmp, "result.json")
+        spec_path.write_text(json.dumps(child_spec))
+        argv = [python, "-s", "-m", "numperf.case", str(spec_path), str(result_path)]
+        rec["run"]["launcher"] = {"python": python, "argv": argv[1:]}
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+        try:
+            _, stderr = proc.communicate(timeout=spec.time_limit_s)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            _, stderr = proc.communicate()
+            timed_out = True
+        rec["run"]["wall_s"] = time.perf_counter() - t0
+        rec["run"]["child_exit_code"] = proc.returncode
+        rec["run"]["child_stderr_tail"] = stderr[-2000:]
+        if timed_out:
+            rec.update(status="timeout", reason=f"exceeded the time limit of {spec.time_limit_s:g} s")
+        elif result_path.exists():
+            _merge_child(rec, json.loads(result_path.read_text()))
+        else:
+            status, reason = _classify_exit(proc.returncode, stderr)
+            rec.update(status=status, reason=reason)
+
+
+def write_record(rec: dict, out: str | os.PathLike) -> None:
+    """Atomically write a record, refusing to overwrite one that came from another host."""
+    out = Path(out)
+    if out.exists():
+        try:
+            old = json.loads(out.read_text())
+            old_host = (old.get("host") or {}).get("host_id")
+        except (OSError, ValueError):
+            old_host = None
+        new_host = rec["host"]["host_id"]
+        if old_host and old_host != new_host:
+            raise record.RecordError(out, f"holds a record from host {old_host}; refusing to "
+                                     f"overwrite it with one from {new_host}")
+    record.write_json(out, rec)
+
+
+def current_python() -> str:
+    """The interpreter running numperf (the venv's, for the ``wheel`` backend)."""
+    return sys.executable

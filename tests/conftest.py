@@ -1,0 +1,36 @@
+"""Shared fixtures: the repository root and a helper that runs the real numperf CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_numperf(*args, check=True, env=None, timeout=600):
+    """Run ``python -m numperf ARGS`` in a fresh process; return the CompletedProcess."""
+    proc = subprocess.run([sys.executable, "-m", "numperf", *map(str, args)], capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=timeout, cwd=REPO)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"numperf {' '.join(map(str, args))} failed ({proc.returncode}):\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def run_case(tmp_path):
+    """Run one case through the CLI and return its record (written to a temp file)."""
+    counter = iter(range(10**6))
+
+    def _run(*args, **kw):
+        out = tmp_path / f"case{next(counter)}.json"
+        run_numperf("run-case", *args, "--out", out, "--quiet", **kw)
+        return json.loads(out.read_text())
+
+    return _run

@@ -1,0 +1,64 @@
+"""The measurement module sees real allocations and not the parent's high-water mark."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from numperf import measure
+
+ALLOC_BYTES = 400 * 10**6
+
+CHILD = """
+import json, resource, numpy as np
+from numperf import measure
+def kernel():
+    tmp = np.ones({alloc} // 8)          # a 400 MB temporary, touched
+    return float(tmp[::4096].sum())
+raw = measure.timed_runs(kernel, repeats=3, warmup=1)
+print(json.dumps({{"peaks": raw["peak_rss_bytes"],
+                  "ru_maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}}))
+"""
+
+
+def test_peak_rss_sees_a_known_allocation_and_not_the_parents_high_water_mark():
+    hog = np.ones(1_500_000_000 // 8)  # the parent holds 1.5 GB resident while the child runs
+    env = {"MALLOC_MMAP_THRESHOLD_": "131072", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", CHILD.format(alloc=ALLOC_BYTES)], env=env,
+                         capture_output=True, text=True, check=True, timeout=120)
+    del hog
+    res = json.loads(out.stdout)
+    for peak in res["peaks"]:
+        assert peak == pytest.approx(ALLOC_BYTES, rel=0.03)
+    # the trap this design avoids: ru_maxrss carries the parent's 1.5 GB across exec
+    assert res["ru_maxrss_bytes"] > 1.4e9
+
+
+def test_peak_rss_resets_between_repetitions():
+    sizes = iter([300 * 10**6, 50 * 10**6])
+    raw = measure.timed_runs(lambda: np.ones(next(sizes) // 8), repeats=2, warmup=0)
+    big, small = raw["peak_rss_bytes"]
+    assert big == pytest.approx(300e6, rel=0.05)
+    assert small == pytest.approx(50e6, rel=0.1)
+
+
+def test_traced_peak_counts_numpy_buffers():
+    def kernel():
+        a = np.ones(10**6)
+        return a + 1.0  # operand and result alive together: 8 MB each
+
+    peak, result = measure.traced_call(kernel)
+    assert result.shape == (10**6,)
+    assert peak == pytest.approx(16e6, rel=0.05)
+
+
+def test_timing_samples_and_summary():
+    raw = measure.timed_runs(lambda: sum(range(10000)), repeats=7, warmup=2)
+    assert len(raw["time_s"]) == 7 and all(t > 0 for t in raw["time_s"])
+    s = measure.summarize([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert s["median_s"] == 3.0 and s["min_s"] == 1.0 and s["max_s"] == 100.0
+    assert s["q1_s"] == 2.0 and s["q3_s"] == 4.0 and s["iqr_s"] == 2.0
+    assert s["cv"] == pytest.approx(s["std_s"] / s["mean_s"])

@@ -1,0 +1,103 @@
+"""Every distance method against scipy's cdist, with a tolerance derived from rounding error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numperf import methods
+from numperf.case import error_bound
+from scipy.spatial.distance import cdist
+
+SHAPES = [(37, 53, 7), (64, 64, 50), (5, 300, 1), (300, 5, 3), (1, 1, 2)]
+
+
+def _inputs(n, m, d, dtype, layout, seed=0):
+    rng = np.random.default_rng(seed)
+    if layout == "noncontiguous":  # every other row and column of a larger array
+        x = rng.random((2 * n, 2 * d))[::2, ::2]
+        y = rng.random((2 * m, 2 * d))[::2, ::2]
+    else:
+        x, y = rng.random((n, d)), rng.random((m, d))
+    x, y = x.astype(dtype, copy=False), y.astype(dtype, copy=False)
+    if layout == "fortran":
+        x, y = np.asfortranarray(x), np.asfortranarray(y)
+    return x, y
+
+
+def _check(name, x, y, **params):
+    got = methods.get(name).kernel(x, y, **params)
+    ref = cdist(x.astype(np.float64), y.astype(np.float64))
+    assert got.shape == ref.shape
+    eps = float(np.finfo(np.result_type(x.dtype, got.dtype)).eps)
+    x64, y64 = x.astype(np.float64), y.astype(np.float64)
+    # the bound is for exact values; cdist's own float64 error is far below float32's and
+    # within 4 eps64 * d of the truth, which is added on top.
+    bound = error_bound((x64**2).sum(1), (y64**2).sum(1), ref, x.shape[1], eps) + 4e-16 * ref
+    err = np.abs(got.astype(np.float64) - ref)
+    assert (err <= bound).all(), f"{name}: max error {err.max():.3g} exceeds its bound"
+    if got.dtype == x.dtype and x.dtype == np.float32:
+        # the bound must be meaningful: float32 results are not float64-exact
+        assert bound.max() < 1e-2
+
+
+@pytest.mark.parametrize("name", list(methods.METHODS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("layout", ["c", "fortran", "noncontiguous"])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_method_agrees_with_cdist(name, dtype, layout, shape):
+    if not methods.get(name).available():
+        pytest.skip(f"{name} needs {methods.get(name).requires}")
+    _check(name, *_inputs(*shape, dtype, layout))
+
+
+@pytest.mark.parametrize("rows", [1, 7, 1000])
+def test_chunk_and_block_sizes_do_not_change_the_result(rows):
+    x, y = _inputs(50, 40, 6, "float64", "c")
+    ref = cdist(x, y)
+    np.testing.assert_allclose(methods.chunked(x, y, chunk_rows=rows), ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(methods.blocked(x, y, block_rows=rows), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_identical_points_give_zero_not_nan():
+    x = np.random.default_rng(1).random((20, 5))
+    for name in ("gemm_trick", "chunked", "blocked"):
+        out = methods.get(name).kernel(x, x)
+        assert np.isfinite(out).all() and (out >= 0).all()
+        assert np.abs(np.diag(out)).max() < 1e-6
+
+
+def test_unknown_method_lists_known_ones():
+    with pytest.raises(ValueError, match="known methods: broadcast, broadcast_einsum"):
+        methods.get("fast_magic")
+
+
+def test_seed_memory_table_is_reproduced():
+    # The seed notebook's table: float64, y = x, MB = 1e6 bytes; intermediate is the
+    # N x N x D difference array; the trick's peak holds x, y, three N x N arrays and norms.
+    expected = [
+        # N, D, input, intermediate, output, peak, trick peak
+        (100, 10, 0.016, 0.8, 0.08, 0.896, 0.2576),
+        (500, 20, 0.16, 40.0, 2.0, 42.16, 6.168),
+        (1000, 50, 0.8, 400.0, 8.0, 408.8, 24.816),
+        (2000, 100, 3.2, 3200.0, 32.0, 3235.2, 99.232),
+    ]
+    table = methods.seed_table()
+    got = [(r["N"], r["D"], r["input_MB"], r["intermediate_MB"], r["output_MB"], r["peak_MB"],
+            r["trick_peak_MB"]) for r in table]
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        assert g[:2] == e[:2]
+        assert g[2:] == pytest.approx(e[2:], rel=1e-12)
+
+
+def test_model_matches_traced_allocations():
+    """The memory model is close to what NumPy really allocates (tracemalloc)."""
+    from numperf import measure
+
+    n, m, d = 600, 500, 20
+    x, y = _inputs(n, m, d, "float64", "c")
+    for name in ("broadcast", "broadcast_einsum", "gemm_trick", "chunked", "blocked"):
+        kernel = methods.get(name).kernel
+        traced, _ = measure.traced_call(lambda k=kernel: k(x, y))
+        model = methods.memory_model(name, n, m, d, "float64").kernel_peak_bytes
+        assert traced == pytest.approx(model, rel=0.15), name
