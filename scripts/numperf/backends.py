@@ -193,9 +193,7 @@ REGISTRY: dict[str, Backend] = {
             "via a symlink dir, netlib LAPACK, kernels pinned to skx "
             "(BLIS_ARCH_TYPE=" + BLIS_ARCH_SKX + ")",
             python=SYSTEM_PYTHON,
-            links=(
-                ("libblas.so.3", (MULTIARCH + "/blis-pthread/libblis.so.4",)),
-            ),
+            links=(("libblas.so.3", (MULTIARCH + "/blis-pthread/libblis.so.4",)),),
             lib_dirs=(MULTIARCH + "/lapack",),
             env_set={**_DEBIAN_PYTHON_ENV, "BLIS_ARCH_TYPE": BLIS_ARCH_SKX},
             env_unset=_DEBIAN_PYTHON_UNSET,
@@ -213,12 +211,9 @@ REGISTRY: dict[str, Backend] = {
         ),
         Backend(
             label="blis-auto",
-            description="as 'blis' but BLIS picks its kernels itself "
-            "(BLIS_ARCH_TYPE removed for this child)",
+            description="as 'blis' but BLIS picks its kernels itself (BLIS_ARCH_TYPE removed for this child)",
             python=SYSTEM_PYTHON,
-            links=(
-                ("libblas.so.3", (MULTIARCH + "/blis-pthread/libblis.so.4",)),
-            ),
+            links=(("libblas.so.3", (MULTIARCH + "/blis-pthread/libblis.so.4",)),),
             lib_dirs=(MULTIARCH + "/lapack",),
             env_set=dict(_DEBIAN_PYTHON_ENV),
             env_unset=_DEBIAN_PYTHON_UNSET + ("BLIS_ARCH_TYPE",),
@@ -234,8 +229,7 @@ REGISTRY: dict[str, Backend] = {
         ),
         Backend(
             label="netlib",
-            description="Debian numpy 1.24 + netlib reference BLAS/LAPACK "
-            "(single-threaded)",
+            description="Debian numpy 1.24 + netlib reference BLAS/LAPACK (single-threaded)",
             python=SYSTEM_PYTHON,
             lib_dirs=(MULTIARCH + "/blas", MULTIARCH + "/lapack"),
             env_set=dict(_DEBIAN_PYTHON_ENV),
@@ -248,8 +242,7 @@ REGISTRY: dict[str, Backend] = {
         ),
         Backend(
             label="atlas",
-            description="Debian numpy 1.24 + ATLAS 3.10 BLAS/LAPACK "
-            "(single-threaded build)",
+            description="Debian numpy 1.24 + ATLAS 3.10 BLAS/LAPACK (single-threaded build)",
             python=SYSTEM_PYTHON,
             lib_dirs=(MULTIARCH + "/atlas",),
             env_set=dict(_DEBIAN_PYTHON_ENV),
@@ -318,9 +311,7 @@ def get(label: str) -> Backend:
     try:
         return REGISTRY[label]
     except KeyError:
-        raise ValueError(
-            f"unknown BLAS backend {label!r}; known labels: {', '.join(REGISTRY)}"
-        ) from None
+        raise ValueError(f"unknown BLAS backend {label!r}; known labels: {', '.join(REGISTRY)}") from None
 
 
 def _repo_root() -> Path:
@@ -363,10 +354,7 @@ def _wheel_numpy_problem() -> str | None:
     pkg_dir = Path(spec.origin).parent
     libs = list(pkg_dir.parent.glob("numpy.libs/lib*openblas*.so*"))
     if not libs:
-        return (
-            f"numpy at {pkg_dir} has no bundled OpenBLAS in numpy.libs/ "
-            "(not the PyPI wheel)"
-        )
+        return f"numpy at {pkg_dir} has no bundled OpenBLAS in numpy.libs/ (not the PyPI wheel)"
     return None
 
 
@@ -473,9 +461,7 @@ def link_dir(label: str) -> tuple[Path, list[str]] | None:
 
 def _links_ok(directory: Path, resolved: list[tuple[str, str]]) -> bool:
     try:
-        return all(
-            os.readlink(directory / name) == target for name, target in resolved
-        )
+        return all(os.readlink(directory / name) == target for name, target in resolved)
     except OSError:
         return False
 
@@ -545,9 +531,7 @@ def _classify(path: str) -> tuple[str, str] | None:
     parent = os.path.basename(os.path.dirname(path))
     if re.match(r"lib(gomp|iomp|omp)", base):
         return ("openmp", "openmp")
-    if base.startswith(("libscipy_openblas", "libopenblas")) or parent.startswith(
-        "openblas"
-    ):
+    if base.startswith(("libscipy_openblas", "libopenblas")) or parent.startswith("openblas"):
         return ("openblas", "blas")
     if base.startswith("libblis") or parent.startswith("blis"):
         return ("blis", "blas")
@@ -574,9 +558,7 @@ def _origin(path: str) -> str:
 
 def _file_version(paths: list[str]) -> str:
     for p in paths:
-        m = re.search(r"\.so\.(\d+\.\d+(?:\.\d+)*)$", p) or re.search(
-            r"-r(\d+\.\d+\.\d+)\.so", p
-        )
+        m = re.search(r"\.so\.(\d+\.\d+(?:\.\d+)*)$", p) or re.search(r"-r(\d+\.\d+\.\d+)\.so", p)
         if m:
             return " " + m.group(1)
     return ""
@@ -634,24 +616,17 @@ def verify(
         result["backend_reason"] = reason
         return result
 
-    families = set(by_family) | {
-        d.get("internal_api") for d in blas_info if d.get("internal_api")
-    }
+    families = set(by_family) | {d.get("internal_api") for d in blas_info if d.get("internal_api")}
     if len(families) > 1 or len({d.get("filepath") for d in blas_info}) > 1:
-        listing = "; ".join(
-            f"{fam}: {', '.join(paths)}" for fam, paths in sorted(by_family.items())
-        )
-        tp = ", ".join(
-            f"{d.get('internal_api')}={d.get('filepath')}" for d in blas_info
-        )
+        listing = "; ".join(f"{fam}: {', '.join(paths)}" for fam, paths in sorted(by_family.items()))
+        tp = ", ".join(f"{d.get('internal_api')}={d.get('filepath')}" for d in blas_info)
         return fail(
             f"multiple_blas: backend {label!r} expects one BLAS but "
             f"{len(families) or len(blas_info)} are loaded "
             f"(mapped: {listing or 'none'}; threadpoolctl: {tp or 'none'})"
         )
     if not by_family and not blas_info:
-        return fail(f"backend_mismatch: {label!r} expected {b.lib_regex!r} "
-                    "but no BLAS library is mapped")
+        return fail(f"backend_mismatch: {label!r} expected {b.lib_regex!r} but no BLAS library is mapped")
 
     apis = sorted(seen_api)
     if b.internal_api is not None and b.internal_api not in seen_api:

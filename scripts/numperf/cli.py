@@ -54,6 +54,8 @@ def _add_run_case(sub) -> None:
     p.add_argument("--time-limit-s", type=float, default=600.0, help="kill the case after this many seconds")
     p.add_argument("--mem-budget-mb", type=float, default=0.0,
                    help="skip if the modelled peak exceeds it; also caps the child's memory (0: none)")
+    p.add_argument("--mem-limit-mb", type=float, default=0.0,
+                   help="cap the kernel's memory in the child at this (default: the budget)")
     p.add_argument("--skip-reason", help="write a skipped record with this reason instead of running")
     p.add_argument("--allocated-cpus", type=_positive_int,
                    help="CPUs the scheduler gave this job; fewer than --threads refuses to run")
@@ -72,7 +74,8 @@ def _cmd_run_case(args) -> int:
                                warmup=args.warmup, seed=args.seed,
                                params={k: v for k, v in params.items() if v},
                                accuracy_rows=args.accuracy_rows, time_limit_s=args.time_limit_s,
-                               mem_budget_bytes=int(args.mem_budget_mb * 1e6))
+                               mem_budget_bytes=int(args.mem_budget_mb * 1e6),
+                               mem_limit_bytes=int(args.mem_limit_mb * 1e6))
     except ValueError as exc:
         print(f"numperf run-case: error: {exc}", file=sys.stderr)
         return 2
@@ -125,11 +128,173 @@ def _cmd_methods(args) -> int:
     return 0
 
 
+def _add_calibrate(sub) -> None:
+    p = sub.add_parser("calibrate", help="measure DGEMM/SGEMM GFLOP/s and write bandwidth for the roofline",
+                       description="Measure this machine's GEMM and memory-write ceilings in a child "
+                       "on the given backend and thread count; write them as JSON.")
+    p.add_argument("--backend", default="wheel")
+    p.add_argument("--threads", type=_positive_int, default=1)
+    p.add_argument("--allocated-cpus", type=_positive_int,
+                   help="CPUs the scheduler gave this job; fewer than --threads is refused")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_calibrate)
+
+
+def _cmd_calibrate(args) -> int:
+    from numperf import runner
+
+    if args.allocated_cpus is not None and args.allocated_cpus < args.threads:
+        print(f"numperf calibrate: error: the job was given {args.allocated_cpus} CPU(s), "
+              f"calibration needs {args.threads}", file=sys.stderr)
+        return 2
+    cal = runner.run_calibration(args.backend, args.threads, args.out)
+    if cal["status"] == "ok":
+        print(f"{args.backend} t{args.threads}: DGEMM {cal['dgemm_gflops']:.1f} GFLOP/s, SGEMM "
+              f"{cal['sgemm_gflops']:.1f} GFLOP/s, write {cal['write_bandwidth_bytes_per_s'] / 1e9:.1f} GB/s",
+              file=sys.stderr)
+    else:
+        print(f"{args.backend} t{args.threads}: skipped ({cal['reason']})", file=sys.stderr)
+    return 0
+
+
+def _add_probe(sub) -> None:
+    p = sub.add_parser("probe", help="describe this host and which BLAS backends are available here")
+    p.add_argument("--out", help="write JSON here (default: print a table)")
+    p.set_defaults(func=_cmd_probe)
+
+
+def _cmd_probe(args) -> int:
+    from numperf import backends, metadata, record
+
+    probe = {"schema": "numperf.host/1", "host": metadata.host_info(), "env": metadata.blas_env(),
+             "backends": backends.probe_all()}
+    if args.out:
+        record.write_json(args.out, probe)
+    for b in probe["backends"]:
+        state = "available" if b["available"] else f"unavailable: {b['reason']}"
+        print(f"{b['label']:<14} {state}", file=sys.stderr if args.out else sys.stdout)
+    return 0
+
+
+def _add_validate_config(sub) -> None:
+    p = sub.add_parser("validate-config", help="check a sweep config and print how many cases it has")
+    p.add_argument("config", help="YAML file, e.g. config/config.yaml")
+    p.set_defaults(func=_cmd_validate_config)
+
+
+def _cmd_validate_config(args) -> int:
+    from numperf import config, metadata
+
+    try:
+        cfg = config.load(args.config)
+    except config.ConfigError as exc:
+        print(f"numperf: {exc}", file=sys.stderr)
+        return 2
+    cases = config.expand_cases(cfg, metadata.host_id())
+    skipped = sum(1 for c in cases.values() if c.skip_reason)
+    print(f"{args.config}: valid; {len(cases)} cases ({skipped} excluded), "
+          f"memory budget {config.memory_budget_bytes(cfg) / 1e6:.0f} MB per case")
+    return 0
+
+
+def _add_aggregate(sub) -> None:
+    p = sub.add_parser("aggregate", help="read every record under a results folder into tables",
+                       description="Validate every record under RESULTS/<host>/<backend>/records and "
+                       "write runs.csv/.parquet and the summary tables. A corrupt or foreign file "
+                       "fails the run with its path, unless --quarantine moves it aside.")
+    p.add_argument("--results", default="results")
+    p.add_argument("--out", default="results/tables")
+    p.add_argument("--baseline", default="gemm_trick", help="method that speedup.csv divides by")
+    p.add_argument("--quarantine", action="store_true",
+                   help="move invalid files to RESULTS/quarantine/ and list them instead of failing")
+    p.set_defaults(func=_cmd_aggregate)
+
+
+def _cmd_aggregate(args) -> int:
+    from numperf import aggregate
+
+    try:
+        tables = aggregate.aggregate(args.results, args.out, quarantine=args.quarantine,
+                                     baseline=args.baseline)
+    except aggregate.AggregationError as exc:
+        print(f"numperf aggregate: error: {exc}", file=sys.stderr)
+        return 1
+    runs = tables["runs"]
+    counts = runs["status"].value_counts().to_dict()
+    print(f"{len(runs)} cases from {runs['host_id'].nunique()} host(s): "
+          + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+          + f"; {int(runs['noisy'].sum())} flagged noisy; {len(tables['quarantine'])} quarantined",
+          file=sys.stderr)
+    return 0
+
+
+def _add_figure(sub) -> None:
+    p = sub.add_parser("figure", help="draw one report figure from the tables")
+    p.add_argument("name", help="figure name (see numperf.figures.FIGURES)")
+    p.add_argument("--tables", default="results/tables")
+    p.add_argument("--png", required=True)
+    p.add_argument("--svg")
+    p.set_defaults(func=_cmd_figure)
+
+
+def _cmd_figure(args) -> int:
+    from numperf import figures
+
+    if args.name not in figures.FIGURES:
+        print(f"numperf figure: error: unknown figure {args.name!r}; known: {', '.join(figures.FIGURES)}",
+              file=sys.stderr)
+        return 2
+    figures.render(args.name, args.tables, args.png, args.svg)
+    return 0
+
+
+def _add_backends(sub) -> None:
+    p = sub.add_parser("backends", help="list the BLAS backends and whether each is available here")
+    p.set_defaults(func=_cmd_probe, out=None)
+
+
+def _add_compare(sub) -> None:
+    p = sub.add_parser("compare", help="compare two (host, backend) selections over their shared cases",
+                       description="Per shared case: time ratio A/B of medians with a bootstrap 95%% "
+                       "interval from the raw samples, a verdict only where it excludes 1, and a "
+                       "geometric-mean summary.")
+    p.add_argument("--results", default="results")
+    p.add_argument("--a-backend", required=True)
+    p.add_argument("--a-host", help="host id of A (optional if only one host has that backend)")
+    p.add_argument("--b-backend", required=True)
+    p.add_argument("--b-host")
+    p.add_argument("--out", help="CSV of per-case ratios (default: print)")
+    p.add_argument("--summary", help="JSON summary path")
+    p.set_defaults(func=_cmd_compare)
+
+
+def _cmd_compare(args) -> int:
+    from numperf import compare, record
+
+    a = {"backend": args.a_backend, "host_id": args.a_host}
+    b = {"backend": args.b_backend, "host_id": args.b_host}
+    try:
+        table, summary = compare.compare(args.results, a, b)
+    except (ValueError, record.RecordError) as exc:
+        print(f"numperf compare: error: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        with record.atomic_write(args.out) as fh:
+            table.to_csv(fh, index=False)
+    else:
+        print(table.to_string(index=False))
+    if args.summary:
+        record.write_json(args.summary, summary)
+    print(json.dumps(summary), file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``numperf`` argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="numperf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run_case, _add_memory_model, _add_methods):
+    for add in (_add_run_case, _add_memory_model, _add_methods, _add_calibrate, _add_probe,
+                _add_backends, _add_validate_config, _add_aggregate, _add_figure, _add_compare):
         add(sub)
     return parser
 

@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -46,6 +45,8 @@ class CaseSpec:
     accuracy_rows: int = 32
     time_limit_s: float = 600.0
     mem_budget_bytes: int = 0
+    #: address-space allowance of the kernel in the child (0: the budget)
+    mem_limit_bytes: int = 0
 
     def __post_init__(self):
         if self.m is None:
@@ -67,8 +68,9 @@ class CaseSpec:
             raise ValueError(f"dtype {self.dtype!r} is not supported; allowed: {', '.join(DTYPES)}")
         if not self.time_limit_s > 0:
             raise ValueError(f"time_limit_s must be > 0, got {self.time_limit_s!r}")
-        if self.mem_budget_bytes < 0:
-            raise ValueError(f"mem_budget_bytes must be >= 0, got {self.mem_budget_bytes!r}")
+        for key in ("mem_budget_bytes", "mem_limit_bytes"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"{key} must be >= 0, got {getattr(self, key)!r}")
         if not metadata.HOST_LABEL.match(self.backend):
             raise ValueError(f"backend label {self.backend!r} is not a valid label")
         for key, value in self.params.items():
@@ -148,17 +150,17 @@ def _classify_exit(code: int, stderr: str) -> tuple[str, str]:
     return "error", f"child exited with code {code} before writing a result" + (f": {tail}" if tail else "")
 
 
-def _launch(spec: CaseSpec) -> tuple[str | None, dict, list[str]]:
-    """Interpreter, environment and reasons-not-to-run for the child of this backend."""
+def child_environment(backend: str, threads: int) -> tuple[str | None, dict, str | None]:
+    """Interpreter and environment for a child on ``backend``, or a reason it cannot run here."""
     from numperf import backends
 
-    ok, why = backends.available(spec.backend)
+    ok, why = backends.available(backend)
     if not ok:
-        return None, {}, [f"backend_unavailable: {spec.backend}: {why}"]
-    python, env = backends.child_launch(spec.backend, spec.threads, dict(os.environ))
+        return None, {}, f"backend_unavailable: {backend}: {why}"
+    python, env = backends.child_launch(backend, threads, dict(os.environ))
     env.update(CHILD_MALLOC_ENV)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]))
-    return python, env, []
+    return python, env, None
 
 
 def run_case(spec: CaseSpec, skip_reason: str | None = None, allocated_cpus: int | None = None) -> dict:
@@ -174,8 +176,7 @@ def run_case(spec: CaseSpec, skip_reason: str | None = None, allocated_cpus: int
                    f"CPU(s) but the case needs {spec.threads}; not run")
     python, env = None, {}
     if reason is None and rec["status"] is None:
-        python, env, problems = _launch(spec)
-        reason = problems[0] if problems else None
+        python, env, reason = child_environment(spec.backend, spec.threads)
     if reason is not None:
         rec.update(status="skipped", reason=reason)
     if rec["status"] is None:
@@ -190,7 +191,7 @@ def run_case(spec: CaseSpec, skip_reason: str | None = None, allocated_cpus: int
 
 
 def _run_child(spec: CaseSpec, rec: dict, python: str, env: dict) -> None:
-    child_spec = {**asdict(spec), "mem_limit_bytes": spec.mem_budget_bytes}
+    child_spec = {**asdict(spec), "mem_limit_bytes": spec.mem_limit_bytes or spec.mem_budget_bytes}
     with tempfile.TemporaryDirectory(prefix="numperf-case-") as tmp:
         spec_path, result_path = Path(tmp, "spec.json"), Path(tmp, "result.json")
         spec_path.write_text(json.dumps(child_spec))
@@ -234,6 +235,21 @@ def write_record(rec: dict, out: str | os.PathLike) -> None:
     record.write_json(out, rec)
 
 
-def current_python() -> str:
-    """The interpreter running numperf (the venv's, for the ``wheel`` backend)."""
-    return sys.executable
+def run_calibration(backend: str, threads: int, out: str | os.PathLike, time_limit_s: float = 900) -> dict:
+    """Measure GEMM and bandwidth ceilings in a child on ``backend``; write them atomically."""
+    python, env, reason = child_environment(backend, threads)
+    cal = {"schema": "numperf.calibration/1", "host_id": metadata.host_id(), "backend": backend,
+           "threads": threads, "dgemm_gflops": None, "sgemm_gflops": None,
+           "write_bandwidth_bytes_per_s": None, "status": "skipped", "reason": reason}
+    if python is not None:
+        with tempfile.TemporaryDirectory(prefix="numperf-cal-") as tmp:
+            result = Path(tmp, "calibration.json")
+            proc = subprocess.run([python, "-s", "-m", "numperf.calibrate", str(threads), backend,
+                                   str(result)], env=env, capture_output=True, text=True,
+                                  timeout=time_limit_s)
+            if proc.returncode != 0 or not result.exists():
+                raise RuntimeError(f"calibration on {backend} with {threads} thread(s) failed "
+                                   f"(exit {proc.returncode}): {proc.stderr[-2000:]}")
+            cal = {**json.loads(result.read_text()), "status": "ok", "reason": None}
+    record.write_json(out, cal)
+    return cal

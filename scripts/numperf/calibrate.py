@@ -1,0 +1,74 @@
+"""Per-host calibration: measured DGEMM/SGEMM GFLOP/s and memory write bandwidth.
+
+These give each case its roofline floor on *this* machine with *this* BLAS and thread
+count. Runs in a child under the selected backend, like a case:
+``python -m numperf.calibrate THREADS RESULT.json``. Uses measure.timed_runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from numperf import measure, metadata
+
+GEMM_N = 2000
+BANDWIDTH_BYTES = 256 * 2**20
+REPEATS = 7
+
+
+def _gemm_gflops(dtype: str, threads: int) -> dict:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.random((GEMM_N, GEMM_N)).astype(dtype)
+    b = rng.random((GEMM_N, GEMM_N)).astype(dtype)
+    c = np.empty((GEMM_N, GEMM_N), dtype=dtype)
+    raw = measure.timed_runs(lambda: np.matmul(a, b, out=c), REPEATS, warmup=2)
+    stats = measure.summarize(raw["time_s"])
+    return {"gflops": 2.0 * GEMM_N**3 / stats["median_s"] / 1e9, "time": stats}
+
+
+def _write_bandwidth() -> dict:
+    import numpy as np
+
+    buf = np.empty(BANDWIDTH_BYTES // 8)
+    buf.fill(0.0)  # fault the pages in outside the timed region
+    raw = measure.timed_runs(lambda: buf.fill(1.0), REPEATS, warmup=1)
+    stats = measure.summarize(raw["time_s"])
+    return {"bytes_per_s": BANDWIDTH_BYTES / stats["median_s"], "time": stats}
+
+
+def calibrate(threads: int, backend: str) -> dict:
+    """Measure the machine's own ceilings for one backend and thread count."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with threadpool_limits(limits=threads, user_api="blas"):
+        d, s = _gemm_gflops("float64", threads), _gemm_gflops("float32", threads)
+        bw = _write_bandwidth()
+        info = threadpool_info()
+    return {
+        "schema": "numperf.calibration/1", "host_id": metadata.host_id(), "backend": backend,
+        "threads": threads, "dgemm_gflops": d["gflops"], "sgemm_gflops": s["gflops"],
+        "write_bandwidth_bytes_per_s": bw["bytes_per_s"], "gemm_n": GEMM_N,
+        "bandwidth_buffer_bytes": BANDWIDTH_BYTES, "timing": {"dgemm": d["time"], "sgemm": s["time"],
+                                                              "write": bw["time"]},
+        "threadpool_info": info, "host": metadata.host_info(), "env": metadata.blas_env(),
+        "scheduler": metadata.scheduler_info(), "load_average": metadata.load_average(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Child entry point: ``python -m numperf.calibrate THREADS BACKEND RESULT.json``."""
+    threads, backend, out = (argv if argv is not None else sys.argv[1:])[:3]
+    result = calibrate(int(threads), backend)
+    tmp = f"{out}.tmp{os.getpid()}"
+    with open(tmp, "w") as fh:
+        json.dump(result, fh, indent=1, default=float)
+    os.replace(tmp, out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

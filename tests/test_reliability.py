@@ -1,0 +1,149 @@
+"""Failures become rows, nothing is lost, bad input is refused: real failure injection."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from numperf import aggregate, config, record
+from tests.conftest import REPO, run_numperf
+from tests.test_workflow import SNAKEMAKE, snakemake
+
+BIG = ["--method", "broadcast", "--n", 2000, "--d", 100]  # a 3.2 GB difference array
+
+
+def test_allocation_past_the_limit_ends_as_oom(run_case):
+    rec = run_case(*BIG, "--mem-limit-mb", 500, "--repeats", 1)
+    assert rec["status"] == "oom" and rec["reason"].startswith("MemoryError")
+    assert record.validation_errors(rec) == []
+
+
+def test_case_past_its_time_limit_ends_as_timeout(run_case):
+    t0 = time.monotonic()
+    rec = run_case(*BIG, "--time-limit-s", 2, "--repeats", 50)
+    assert time.monotonic() - t0 < 30
+    assert rec["status"] == "timeout" and "2 s" in rec["reason"]
+    assert rec["run"]["child_exit_code"] == -signal.SIGKILL
+
+
+def test_child_killed_by_the_kernel_is_oom_and_a_crash_is_error():
+    from numperf import runner
+
+    assert runner._classify_exit(-signal.SIGKILL, "")[0] == "oom"
+    status, reason = runner._classify_exit(-signal.SIGSEGV, "boom")
+    assert status == "error" and "SIGSEGV" in reason
+
+
+def test_unknown_backend_and_unavailable_backend_are_clear(run_case):
+    proc = run_numperf("run-case", "--method", "blocked", "--n", 10, "--d", 2, "--backend", "nope",
+                       "--out", "/dev/null", check=False)
+    assert proc.returncode != 0 or "nope" in proc.stderr
+    assert "known labels" in proc.stderr and "wheel" in proc.stderr
+
+
+def test_corrupt_record_fails_aggregation_with_its_path_or_is_quarantined(tmp_path, run_case):
+    rec = run_case("--method", "blocked", "--n", 50, "--d", 3, "--repeats", 1)
+    folder = tmp_path / "results" / rec["host"]["host_id"] / "wheel" / "records"
+    folder.mkdir(parents=True)
+    (folder / "good.json").write_text(json.dumps(rec))
+    (folder / "torn.json").write_text(json.dumps(rec)[:200])
+    (folder / "foreign.json").write_text('{"hello": "world"}')
+    with pytest.raises(aggregate.AggregationError) as err:
+        aggregate.aggregate(tmp_path / "results", tmp_path / "tables")
+    assert "torn.json" in str(err.value) and "foreign.json" in str(err.value)
+    assert not (tmp_path / "tables" / "runs.csv").exists()
+    tables = aggregate.aggregate(tmp_path / "results", tmp_path / "tables", quarantine=True)
+    assert len(tables["runs"]) == 1 and len(tables["quarantine"]) == 2
+    assert (tmp_path / "results" / "quarantine").is_dir()
+
+
+def test_records_from_another_host_are_never_overwritten(tmp_path):
+    out = tmp_path / "rec.json"
+    run_numperf("run-case", "--method", "blocked", "--n", 30, "--d", 2, "--repeats", 1, "--out", out,
+                env={"NUMPERF_HOST_ID": "hostA"})
+    before = out.read_text()
+    proc = run_numperf("run-case", "--method", "blocked", "--n", 30, "--d", 2, "--repeats", 1, "--out", out,
+                       env={"NUMPERF_HOST_ID": "hostB"}, check=False)
+    assert proc.returncode != 0 and "hostA" in proc.stderr
+    assert out.read_text() == before
+
+
+BASE = {"sizes": [{"n": 10, "d": 3}], "dtypes": ["float64"], "threads": [1], "methods": ["blocked"]}
+BAD_CONFIGS = [
+    ({"sizs": 1}, "sizs"),
+    ({"sizes": []}, "sizes"),
+    ({"sizes": [{"n": 0, "d": 3}]}, "sizes.0.n"),
+    ({"sizes": [{"n": -5, "d": 3}]}, "sizes.0.n"),
+    ({"sizes": [{"n": "ten", "d": 3}]}, "sizes.0.n"),
+    ({"dtypes": ["float16"]}, "float32, float64"),
+    ({"methods": ["fastest"]}, "gemm_trick"),
+    ({"methods": []}, "methods"),
+    ({"backends": ["openblass"]}, "openblas"),
+    ({"threads": [os.cpu_count() + 1]}, "allow_oversubscription"),
+    ({"threads": [0]}, "threads.0"),
+    ({"repeats": 0}, "repeats"),
+    ({"memory_budget_mb": 10**9}, "physical memory"),
+    ({"exclude": [{"method": "broadcast"}]}, "exclude.0.method"),
+    ({"exclude": [{"n_above": 10**6}]}, "impossible exclusion"),
+    ({"method_params": {"blocked": {"chunk_rows": 3}}}, "method_params.blocked.chunk_rows"),
+    ({"host_id": "../etc"}, "host_id"),
+    ({"backends": ["wheel; rm -rf /"]}, "backends.0"),
+]
+
+
+@pytest.mark.parametrize(("change", "named"), BAD_CONFIGS, ids=[c[1] for c in BAD_CONFIGS])
+def test_bad_config_is_refused_naming_the_key(change, named):
+    with pytest.raises(config.ConfigError) as err:
+        config.load({**BASE, **change})
+    assert named in str(err.value)
+
+
+def test_bad_config_stops_snakemake_before_any_job(tmp_path):
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({**BASE, "dtypes": ["float16"]}))
+    proc = snakemake(tmp_path, "--configfile", tmp_path / "bad.yaml", check=False)
+    assert proc.returncode != 0
+    assert "float16" in proc.stderr and "allowed: float32, float64" in proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_sweep_killed_with_sigkill_leaves_no_partial_record_and_rerun_completes(tmp_path):
+    cfg = {"sizes": [{"n": 400, "d": 30}, {"n": 800, "d": 30}], "dtypes": ["float32", "float64"],
+           "threads": [1], "methods": ["gemm_trick", "blocked", "broadcast_einsum"], "repeats": 5}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    env = {**os.environ, "NUMPERF_HOST_ID": "killed"}
+    proc = subprocess.Popen([*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", "--configfile",
+                             str(tmp_path / "c.yaml")], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    records = tmp_path / "results" / "killed" / "wheel" / "records"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(records.glob("*.json"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = list(records.glob("*.json"))
+    assert 3 <= len(done) < 12, "the kill should land mid-sweep"
+    for path in done:
+        record.load_record(path)  # complete and valid, never torn
+    assert not [p for p in records.iterdir() if p.suffix != ".json"], "temporary files left behind"
+    snakemake(tmp_path, "--unlock", "--configfile", tmp_path / "c.yaml", env={"NUMPERF_HOST_ID": "killed"})
+    rerun = snakemake(tmp_path, "--configfile", tmp_path / "c.yaml", env={"NUMPERF_HOST_ID": "killed"})
+    assert len(list(records.glob("*.json"))) == 12
+    ran = (rerun.stdout + rerun.stderr).count("rule run_case:")
+    assert ran <= 12 - len(done) + 1  # at most the missing ones (plus one killed mid-write)
+    assert Path(tmp_path / "results" / "tables" / "runs.csv").exists()
+
+
+def test_no_config_string_reaches_a_shell_unquoted():
+    cfg = config.load({**BASE, "exclude": [{"method": "blocked", "reason": "it's $(touch /tmp/pwned); `x`"}]})
+    case = next(iter(config.expand_cases(cfg, "h").values()))
+    assert "'\"'\"'" in case.cli_args or "\\'" in case.cli_args  # the quote is quoted
+    out = subprocess.run(f"printf '%s\\n' {case.cli_args}", shell=True, capture_output=True, text=True)
+    assert "it's $(touch /tmp/pwned); `x`" in out.stdout.replace("excluded: ", "")
+    assert REPO.exists()

@@ -1,0 +1,109 @@
+"""The real Snakemake workflow on a tiny config in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import REPO
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile")]
+
+
+def snakemake(workdir: Path, *args, check=True, timeout=600, env=None):
+    """Run the real snakemake in ``workdir``; return the CompletedProcess."""
+    proc = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(map(str, args))} failed:\n{proc.stdout[-4000:]}\n"
+                             f"{proc.stderr[-6000:]}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """One real run of the tiny sweep, shared by the tests below."""
+    work = tmp_path_factory.mktemp("sweep")
+    shutil.copy(REPO / "config" / "tiny.yaml", work / "tiny.yaml")
+    env = {"NUMPERF_HOST_ID": "testhost"}
+    first = snakemake(work, "--configfile", work / "tiny.yaml", env=env)
+    return work, env, first
+
+
+def test_sweep_produces_tables_figures_and_a_row_per_case(tiny_run):
+    work, _, _ = tiny_run
+    runs = pd.read_csv(work / "results" / "tables" / "runs.csv")
+    # 2 sizes x 2 dtypes x 2 threads x 3 methods
+    assert len(runs) == 24
+    assert set(runs["method"]) == {"broadcast", "gemm_trick", "blocked"}
+    assert set(runs["host_id"]) == {"testhost"}
+    skipped = runs[runs["status"] == "skipped"]
+    assert len(skipped) == 4 and skipped["reason"].str.startswith("excluded:").all()
+    ok = runs[runs["status"] == "ok"]
+    assert len(ok) == 20
+    assert ok["time_median_s"].gt(0).all() and ok["peak_rss_bytes"].gt(0).all()
+    assert ok["roofline_fraction"].between(0, 1.5).all()
+    assert ok["blas_internal_api"].eq("openblas").all()
+    for name in ("speedup", "scaling", "memory", "dtype", "failures"):
+        assert (work / "results" / "tables" / f"{name}.csv").stat().st_size > 0
+    scaling = pd.read_csv(work / "results" / "tables" / "scaling.csv")
+    assert set(scaling["threads"]) == {1, 2}
+    assert (work / "results" / "tables" / "runs.parquet").exists()
+    from numperf import figures
+
+    for name in figures.FIGURES:
+        assert (work / "results" / "figures" / f"{name}.png").stat().st_size > 10_000
+        assert (work / "results" / "figures" / f"{name}.svg").exists()
+
+
+def test_second_invocation_does_nothing(tiny_run):
+    work, env, _ = tiny_run
+    proc = snakemake(work, "--configfile", work / "tiny.yaml", "--dry-run", env=env)
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_changing_one_parameter_reruns_only_the_cases_it_touches(tiny_run, tmp_path):
+    work, env, _ = tiny_run
+    cfg = (work / "tiny.yaml").read_text().replace("methods: [broadcast, gemm_trick, blocked]",
+                                                    "methods: [broadcast, gemm_trick, blocked, chunked]")
+    (work / "more.yaml").write_text(cfg)
+    proc = snakemake(work, "--configfile", work / "more.yaml", "--dry-run", "--quiet", "rules", env=env)
+    out = proc.stdout + proc.stderr
+    assert "run_case" in out
+    jobs = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
+            if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert jobs["run_case"] == 8  # only the chunked cases: 2 sizes x 2 dtypes x 2 threads
+
+
+def test_report_holds_every_figure_and_table(tiny_run):
+    work, env, _ = tiny_run
+    snakemake(work, "--configfile", work / "tiny.yaml", "--report", work / "results" / "report.html",
+              env=env)
+    html = (work / "results" / "report.html").read_text()
+    from numperf import figures
+
+    for name, fig in figures.FIGURES.items():
+        assert f"{name}.png" in html
+        assert fig.category in html
+    assert "runs.csv" in html
+
+
+def test_figures_rebuild_from_stored_records_only(tiny_run):
+    work, env, _ = tiny_run
+    stored = tmp_copy = work.parent / "stored"
+    shutil.copytree(work / "results", tmp_copy / "results",
+                    ignore=shutil.ignore_patterns("tables", "figures", "report.html"))
+    proc = snakemake(stored, "--configfile", work / "tiny.yaml", "--config", "stored_only=true",
+                     env={"NUMPERF_HOST_ID": "elsewhere"})
+    out = proc.stdout + proc.stderr
+    assert "run_case" not in out and "calibrate" not in out
+    runs = pd.read_csv(stored / "results" / "tables" / "runs.csv")
+    assert len(runs) == 24 and set(runs["host_id"]) == {"testhost"}
+    assert (stored / "results" / "figures" / "time_vs_n.png").exists()

@@ -1,0 +1,73 @@
+# Config validation and the case list: everything else reads from here.
+import os
+import shlex
+from pathlib import Path
+
+import sys
+
+from numperf import aggregate, compare, config as npconfig, figures, metadata
+
+try:
+    config.update(npconfig.load(config, source="config (config/config.yaml + --config)"))
+except npconfig.ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+
+if config["host_id"]:
+    os.environ["NUMPERF_HOST_ID"] = config["host_id"]
+HOST = metadata.host_id()
+# The numperf CLI of the interpreter running Snakemake (also what cluster jobs run).
+NUMPERF = f"{shlex.quote(sys.executable)} -m numperf"
+# Rebuild tables, figures and report from the records on disk only (never run a case).
+STORED_ONLY = config["stored_only"]
+
+CASES = npconfig.expand_cases(config, HOST)
+RECORD_ROOT = f"results/{HOST}"
+TABLES = ["runs", "speedup", "scaling", "memory", "dtype", "failures", "quarantine"]
+ALL_TABLES = expand("results/tables/{table}.csv", table=TABLES) + ["results/tables/runs.parquet"]
+ALL_FIGURES = expand("results/figures/{figure}.png", figure=list(figures.FIGURES))
+
+
+def case_of(wildcards):
+    """The Case behind a record path's wildcards."""
+    return CASES[wildcards.case]
+
+
+def local_records():
+    return [] if STORED_ONLY else [c.path for c in CASES.values()]
+
+
+def local_calibrations():
+    if STORED_ONLY:
+        return []
+    return [f"{RECORD_ROOT}/{b}/calibration/t{t}.json" for b in config["backends"]
+            for t in config["threads"]]
+
+
+def copied_records(wildcards):
+    """Records already on disk (other hosts' folders, or every record when STORED_ONLY)."""
+    found = [str(p) for p in aggregate.record_paths(Path("results"))]
+    found += [str(p) for p in aggregate.calibration_paths(Path("results"))]
+    return sorted(set(found) - set(local_records()) - set(local_calibrations()))
+
+
+wildcard_constraints:
+    backend=r"[A-Za-z0-9][A-Za-z0-9._-]*",
+    threads=r"\d+",
+    case=r"[A-Za-z0-9._=-]+",
+    figure="|".join(figures.FIGURES),
+
+
+def comparisons():
+    """Configured comparisons by label, as shell-quoted `numperf compare` arguments."""
+    out = {}
+    for comp in config["comparisons"]:
+        a, b = comp["a"], comp["b"]
+        args = ["--a-backend", a["backend"], "--b-backend", b["backend"]]
+        args += ["--a-host", a["host_id"]] if a.get("host_id") else []
+        args += ["--b-host", b["host_id"]] if b.get("host_id") else []
+        out[f"{compare.label(a)}_vs_{compare.label(b)}"] = shlex.join(args)
+    return out
+
+
+COMPARISONS = comparisons()
+ALL_COMPARISONS = expand("results/tables/compare/{comparison}.csv", comparison=list(COMPARISONS))

@@ -1,0 +1,25 @@
+# Tables -> one figure per entry of numperf.figures.FIGURES (PNG for the report, SVG beside it).
+
+
+localrules:
+    figure,
+
+
+rule figure:
+    input:
+        rules.aggregate.output.tables,
+    output:
+        png=report(
+            "results/figures/{figure}.png",
+            caption="../report/figure.rst",
+            category=lambda wildcards: figures.FIGURES[wildcards.figure].category,
+            labels=lambda wildcards: {"figure": wildcards.figure},
+        ),
+        svg="results/figures/{figure}.svg",
+    params:
+        caption=lambda wildcards: figures.FIGURES[wildcards.figure].caption,
+    log:
+        "results/logs/figure_{figure}.log",
+    shell:
+        "{NUMPERF} figure {wildcards.figure:q} --tables results/tables"
+        " --png {output.png:q} --svg {output.svg:q} 2> {log:q}"

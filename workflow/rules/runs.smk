@@ -1,0 +1,42 @@
+# One job per case and per calibration, each in its own fresh process, one at a time
+# (the timing_lane resource), with honest cpu/memory/runtime requests for a cluster.
+
+
+rule probe_host:
+    output:
+        f"{RECORD_ROOT}/host.json",
+    log:
+        f"{RECORD_ROOT}/logs/probe_host.log",
+    shell:
+        "{NUMPERF} probe --out {output:q} 2> {log:q}"
+
+
+rule calibrate:
+    output:
+        f"{RECORD_ROOT}/{{backend}}/calibration/t{{threads}}.json",
+    log:
+        f"{RECORD_ROOT}/logs/calibrate_{{backend}}_t{{threads}}.log",
+    threads: lambda wildcards: int(wildcards.threads)
+    resources:
+        mem_mb=1500,
+        runtime=15,
+        timing_lane=1,
+    shell:
+        "{NUMPERF} calibrate --backend {wildcards.backend:q} --threads {wildcards.threads:q}"
+        " --allocated-cpus {threads} --out {output:q} 2> {log:q}"
+
+
+rule run_case:
+    output:
+        f"{RECORD_ROOT}/{{backend}}/records/{{case}}.json",
+    log:
+        f"{RECORD_ROOT}/logs/{{backend}}/{{case}}.log",
+    params:
+        args=lambda wildcards: case_of(wildcards).cli_args,
+    threads: lambda wildcards: case_of(wildcards).spec.threads
+    resources:
+        mem_mb=lambda wildcards: case_of(wildcards).mem_mb,
+        runtime=lambda wildcards: case_of(wildcards).runtime_min,
+        timing_lane=1,
+    shell:
+        "{NUMPERF} run-case {params.args} --allocated-cpus {threads} --out {output:q} 2> {log:q}"

@@ -1,0 +1,31 @@
+# Every record on disk (this host's and any copied in) -> tidy tables.
+
+
+localrules:
+    aggregate,
+
+
+rule aggregate:
+    input:
+        records=local_records(),
+        calibration=local_calibrations(),
+        copied=copied_records,
+        host=[] if STORED_ONLY else rules.probe_host.output,
+    output:
+        tables=[
+            report(
+                f"results/tables/{table}.csv",
+                caption="../report/table.rst",
+                category="Tables",
+                labels={"table": table},
+            )
+            for table in TABLES
+        ],
+        parquet="results/tables/runs.parquet",
+    params:
+        quarantine="--quarantine" if config["quarantine"] else "",
+        baseline=shlex.quote(config["baseline_method"]),
+    log:
+        "results/logs/aggregate.log",
+    shell:
+        "{NUMPERF} aggregate --results results --out results/tables --baseline {params.baseline} {params.quarantine} 2> {log:q}"
