@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from numperf import record
 
+from numperf import record
 from tests.conftest import run_numperf
 
 

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from numperf import measure
 
 ALLOC_BYTES = 400 * 10**6

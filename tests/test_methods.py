@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.spatial.distance import cdist
+
 from numperf import methods
 from numperf.case import error_bound
-from scipy.spatial.distance import cdist
 
 SHAPES = [(37, 53, 7), (64, 64, 50), (5, 300, 1), (300, 5, 3), (1, 1, 2)]
 
