@@ -48,7 +48,10 @@ def test_sweep_produces_tables_figures_and_a_row_per_case(tiny_run):
     assert len(skipped) == 4 and skipped["reason"].str.startswith("excluded:").all()
     ok = runs[runs["status"] == "ok"]
     assert len(ok) == 20
-    assert ok["time_median_s"].gt(0).all() and ok["peak_rss_bytes"].gt(0).all()
+    assert ok["time_median_s"].gt(0).all()
+    # below ~1 MB, allocations come from heap pages that are already resident: RSS cannot see them
+    big = ok[ok["model_peak_bytes"] > 1e6]
+    assert len(big) >= 4 and big["peak_rss_bytes"].gt(0.5 * big["model_peak_bytes"]).all()
     assert ok["roofline_fraction"].between(0, 1.5).all()
     assert ok["blas_internal_api"].eq("openblas").all()
     for name in ("speedup", "scaling", "memory", "dtype", "failures"):
@@ -100,7 +103,7 @@ def test_figures_rebuild_from_stored_records_only(tiny_run):
     stored = tmp_copy = work.parent / "stored"
     shutil.copytree(work / "results", tmp_copy / "results",
                     ignore=shutil.ignore_patterns("tables", "figures", "report.html"))
-    proc = snakemake(stored, "--configfile", work / "tiny.yaml", "--config", "stored_only=true",
+    proc = snakemake(stored, "--configfile", work / "tiny.yaml", "--config", "stored_only=True",
                      env={"NUMPERF_HOST_ID": "elsewhere"})
     out = proc.stdout + proc.stderr
     assert "run_case" not in out and "calibrate" not in out

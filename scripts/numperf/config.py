@@ -168,6 +168,12 @@ class Case:
         return self.spec.case_id
 
     @property
+    def runs(self) -> bool:
+        """False when the case is only recorded as skipped (excluded or over the memory budget)."""
+        budget = self.spec.mem_budget_bytes
+        return self.skip_reason is None and (not budget or self.spec.model().peak_bytes <= budget)
+
+    @property
     def cli_args(self) -> str:
         """Shell-quoted ``numperf run-case`` arguments (no config string reaches a shell unquoted)."""
         s = self.spec

@@ -100,7 +100,7 @@ def blas_env() -> dict:
 def scheduler_info() -> dict:
     """SLURM job id, node and allocated CPUs when running inside a SLURM job (else nulls)."""
     env = os.environ
-    cpus = env.get("SLURM_CPUS_PER_TASK") or env.get("SLURM_JOB_CPUS_PER_NODE")
+    cpus = env.get("SLURM_CPUS_PER_TASK") or env.get("SLURM_CPUS_ON_NODE")
     return {
         "scheduler": "slurm" if "SLURM_JOB_ID" in env else None,
         "job_id": env.get("SLURM_JOB_ID"),

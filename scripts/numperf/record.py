@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "record.schema.json"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 class RecordError(ValueError):
@@ -31,6 +33,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w"):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp creates 0600; results are meant to be shared
     try:
         with os.fdopen(fd, mode) as fh:
             yield fh

@@ -26,6 +26,26 @@ rule calibrate:
         " --allocated-cpus {threads} --out {output:q} 2> {log:q}"
 
 
+localrules:
+    record_skipped,
+
+
+ruleorder: record_skipped > run_case
+
+
+rule record_skipped:
+    output:
+        f"{RECORD_ROOT}/{{backend}}/records/{{case}}.json",
+    wildcard_constraints:
+        case=SKIPPED,
+    log:
+        f"{RECORD_ROOT}/logs/{{backend}}/{{case}}.log",
+    params:
+        args=lambda wildcards: case_of(wildcards).cli_args,
+    shell:
+        "{NUMPERF} run-case {params.args} --out {output:q} 2> {log:q}"
+
+
 rule run_case:
     output:
         f"{RECORD_ROOT}/{{backend}}/records/{{case}}.json",

@@ -1,0 +1,727 @@
+"""Figures of the report, drawn from the aggregated CSV tables (matplotlib, Agg backend).
+
+Every figure is one ``Figure`` entry in ``FIGURES``: its title, a one-line caption (the
+Snakemake report caption) and a ``draw(tables, fig)`` function. Method order and colours
+come from ``numperf.methods.METHODS``, so a newly registered method appears everywhere
+by itself. Only rows with ``status == 'ok'`` are plotted; rows flagged ``noisy`` are drawn
+with hollow markers (or hatched bars) and the legend says so. Every figure names the
+host(s), BLAS and numpy it shows in a footnote taken from the data, and a figure
+without plottable data draws a sentence saying why instead of failing.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.figure  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from numperf import aggregate, methods, record  # noqa: E402
+
+#: The CSV tables written by ``numperf.aggregate`` that the figures read.
+TABLES = ("runs", "speedup", "scaling", "memory", "dtype", "failures")
+CATEGORIES = ("Speed", "Threads", "Memory", "Precision", "Roofline", "Backends")
+DPI = 120
+#: Size of one panel and the room kept for the legend column, in inches.
+PANEL_W, PANEL_H, LEGEND_W = 4.0, 3.0, 2.3
+LINESTYLES = ["-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3)), (0, (8, 2))]
+#: Colours for methods the registry does not know (results from an older or newer numperf): black
+#: and tab10 colours the registry leaves unused while it has at most 7 methods.
+FALLBACK_COLORS = ["#000000", "#bcbd22", "#17becf", "#7f7f7f"]
+BACKEND_COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3",
+                  "#8c8c8c", "#ccb974", "#64b5cd"]
+NOISY_TEXT = (f"hollow: noisy timing (CV > {aggregate.NOISY_CV:.0%}\n"
+              f"or 1-min load > {aggregate.NOISY_LOAD_PER_CORE:g} per core)")
+#: Style of reference lines (ideal, 1.0, machine epsilon): wide and pale, unlike any data line.
+REF = {"color": "0.55", "lw": 2.4, "alpha": 0.45, "ls": "-", "zorder": 0}
+MB = 1e6
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One report figure: what it is called, what to look for, and how to draw it."""
+
+    name: str
+    title: str
+    caption: str
+    category: str
+    draw: Callable[[dict[str, pd.DataFrame], matplotlib.figure.Figure], None]
+
+
+FIGURES: dict[str, Figure] = {}
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def load_tables(tables_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """The aggregated CSV tables by name; a missing table is an error naming the file."""
+    tables_dir = Path(tables_dir)
+    missing = [f"{tables_dir / name}.csv" for name in TABLES if not (tables_dir / f"{name}.csv").exists()]
+    if missing:
+        raise FileNotFoundError("aggregated table(s) missing (run `aggregate` first): " + ", ".join(missing))
+    return {name: pd.read_csv(tables_dir / f"{name}.csv") for name in TABLES}
+
+
+def _as_bool(series: pd.Series) -> pd.Series:
+    """A CSV boolean column (True/False, 'True'/'False', blanks) as plain bools."""
+    return series.map(lambda v: str(v).strip().lower() in ("true", "1", "1.0")).astype(bool)
+
+
+def ok_runs(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The rows of ``runs`` that measured something (status ok), with ``noisy`` as bool."""
+    runs = tables["runs"]
+    ok = runs[runs["status"] == "ok"].copy()
+    ok["noisy"] = _as_bool(ok["noisy"]) if "noisy" in ok else False
+    return ok
+
+
+def _with_noisy(df: pd.DataFrame, runs: pd.DataFrame, keys: list[str], fixed: dict | None = None,
+                col: str = "noisy") -> pd.DataFrame:
+    """Attach the noisy flag of the runs row matching ``keys`` (plus ``fixed`` values) to ``df``."""
+    sel = runs
+    for k, v in (fixed or {}).items():
+        sel = sel[sel[k] == v]
+    flags = sel.groupby(keys, as_index=False)["noisy"].any().rename(columns={"noisy": col})
+    out = df.merge(flags, on=keys, how="left")
+    out[col] = out[col].fillna(False).astype(bool)
+    return out
+
+
+# --------------------------------------------------------------------------- styling
+
+
+def method_order(names) -> list[str]:
+    """Registry order first, then any method the registry does not know, alphabetically."""
+    names = {str(n) for n in names}
+    return [m for m in methods.METHODS if m in names] + sorted(names - set(methods.METHODS))
+
+
+def method_color(name: str) -> str:
+    """Stable colour of a method (by registry position); unknown methods get a fallback colour."""
+    known = list(methods.METHODS)
+    cmap = matplotlib.colormaps["tab10" if len(known) <= 10 else "tab20"]
+    if name in known:
+        return matplotlib.colors.to_hex(cmap(known.index(name) % cmap.N))
+    return FALLBACK_COLORS[sum(map(ord, name)) % len(FALLBACK_COLORS)]
+
+
+def _method_handles(names) -> list:
+    return [Line2D([], [], color=method_color(m), marker="o", ms=5, lw=1.6, label=m) for m in names]
+
+
+def _style_map(values) -> dict:
+    return {v: LINESTYLES[i % len(LINESTYLES)] for i, v in enumerate(values)}
+
+
+def _style_handles(styles: dict, fmt=str) -> list:
+    return [Line2D([], [], color="0.2", ls=ls, lw=1.4, label=fmt(v)) for v, ls in styles.items()]
+
+
+def _noisy_handle() -> Line2D:
+    return Line2D([], [], color="0.2", marker="o", mfc="white", ls="none", ms=5, label=NOISY_TEXT)
+
+
+def _section(label: str) -> Line2D:
+    """An invisible legend entry used as a heading (drawn bold)."""
+    return Line2D([], [], ls="none", label=label, gid="section")
+
+
+def _ref_handle(label: str) -> Line2D:
+    return Line2D([], [], label=label, **REF)
+
+
+def _ref_line(ax, y: float, text: str | None = None) -> None:
+    """A horizontal reference line, optionally labelled at its right end."""
+    ax.axhline(y, **REF)
+    if text:
+        ax.annotate(text, (0.99, y), xycoords=("axes fraction", "data"), ha="right", va="bottom",
+                    fontsize=7, color="0.35")
+
+
+def _threads_label(t) -> str:
+    return f"{int(t)} BLAS thread" + ("" if int(t) == 1 else "s")
+
+
+def _setups(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (host, backend) pairs present, in a stable order."""
+    return sorted({(str(h), str(b)) for h, b in zip(df["host_id"], df["backend"], strict=True)})
+
+
+def _setup_label(setup, many: bool) -> str:
+    return f"{setup[0]} · {setup[1]}" if many else ""
+
+
+def _dtypes(df: pd.DataFrame) -> list[str]:
+    return sorted(df["dtype"].astype(str).unique(), key=lambda d: (d != "float32", d))
+
+
+# --------------------------------------------------------------------------- drawing helpers
+
+
+def _grid(fig, nrows: int, ncols: int, legend: bool = True):
+    """A nrows x ncols grid of axes with the figure sized to match (2-D array of axes)."""
+    fig.set_size_inches(ncols * PANEL_W + (LEGEND_W if legend else 0.4), nrows * PANEL_H + 1.3)
+    return fig.subplots(nrows, ncols, squeeze=False)
+
+
+def _message(fig, text: str) -> None:
+    """A single panel that explains why there is nothing to plot."""
+    fig.set_size_inches(8, 3.4)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, "\n".join(textwrap.wrap(text, 70)), ha="center", va="center", fontsize=11,
+            transform=ax.transAxes, bbox={"boxstyle": "round,pad=0.8", "fc": "#f4f4f4", "ec": "0.6"})
+
+
+def _empty_panel(ax, text: str) -> None:
+    ax.text(0.5, 0.5, "\n".join(textwrap.wrap(text, 32)), ha="center", va="center", fontsize=9,
+            color="0.35", transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _series(ax, x, y, *, color, ls="-", noisy=None, yerr=None, marker="o", ms=4.5, lw=1.4) -> None:
+    """One line with markers: filled where clean, hollow where noisy, optional symmetric error bars."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    noisy = np.zeros(len(x), bool) if noisy is None else np.asarray(noisy, bool)
+    keep = np.isfinite(x) & np.isfinite(y) & (y > 0)
+    order = np.argsort(x[keep], kind="stable")
+    x, y, noisy = x[keep][order], y[keep][order], noisy[keep][order]
+    if not len(x):
+        return
+    ax.plot(x, y, ls=ls, color=color, lw=lw)
+    if yerr is not None:
+        err = np.asarray(yerr, float)[keep][order]
+        err = np.where(np.isfinite(err), err, 0.0)
+        ax.errorbar(x, y, yerr=[np.minimum(err, 0.9 * y), err], fmt="none", ecolor=color, elinewidth=0.9,
+                    capsize=2.5, alpha=0.8)
+    ax.plot(x[~noisy], y[~noisy], ls="none", marker=marker, color=color, ms=ms)
+    ax.plot(x[noisy], y[noisy], ls="none", marker=marker, mfc="white", mec=color, mew=1.2, ms=ms)
+
+
+def _log_axes(ax, x=True, y=True) -> None:
+    if x:
+        ax.set_xscale("log")
+    if y:
+        ax.set_yscale("log")
+    ax.grid(True, which="major", alpha=0.35)
+    ax.grid(True, which="minor", alpha=0.12)
+
+
+def _plain_y(ax) -> None:
+    """Plain numbers (0.7, 0.01) instead of powers of ten on a log y axis of ratios."""
+    fmt = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(fmt)
+    ax.yaxis.set_minor_formatter(fmt if np.log10(np.divide(*ax.get_ylim()[::-1])) < 1.2 else
+                                 matplotlib.ticker.NullFormatter())
+
+
+def _n_ticks(ax, ns) -> None:
+    """Put the measured N values themselves on a log x axis."""
+    ns = sorted({int(n) for n in ns if np.isfinite(n)})
+    if ns:
+        ax.set_xticks(ns)
+        ax.set_xticklabels([str(n) for n in ns])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        if len(ns) == 1:
+            ax.set_xlim(ns[0] / 1.6, ns[0] * 1.6)
+
+
+def _footnote(tables: dict[str, pd.DataFrame], shown: pd.DataFrame | None, width_in: float) -> str:
+    """Host, BLAS and numpy of every (host, backend) shown, plus how many cases were not ok."""
+    runs = tables["runs"]
+    src = shown if shown is not None and not shown.empty else runs[runs["status"] == "ok"]
+    if src.empty:
+        src = runs
+    lines = []
+    for host, rows in src.groupby("host_id", sort=True):
+        first = rows.iloc[0]
+        parts = []
+        for backend, b in rows.groupby("backend", sort=True):
+            b = b.dropna(subset=["blas_internal_api"]) if b["blas_internal_api"].notna().any() else b
+            r = b.iloc[0]
+            blas = " ".join(str(r[c]) for c in ("blas_internal_api", "blas_version") if pd.notna(r.get(c)))
+            if pd.notna(r.get("blas_architecture")):
+                blas += f" [{r['blas_architecture']}]"
+            if pd.notna(r.get("openblas_coretype")):
+                blas += f" OPENBLAS_CORETYPE={r['openblas_coretype']}"
+            npv = f"numpy {r['numpy_version']}" if pd.notna(r.get("numpy_version")) else "numpy ?"
+            parts.append(f"backend {backend}: {blas or 'BLAS unknown'}, {npv}")
+        cores = first.get("cores_logical")
+        cores = f"{int(cores)} logical cores" if pd.notna(cores) else "cores ?"
+        lines.append(f"Host {host} ({first.get('cpu_model')}, {cores}) — " + "; ".join(parts))
+    bad = int((runs["status"] != "ok").sum())
+    tail = f"Only status=ok rows are plotted; {bad} case(s) not ok are listed in failures.csv." if bad else \
+        "All cases in these results have status ok."
+    wrap = max(60, int(width_in * 17))
+    return "\n".join(w for line in [*lines, tail] for w in textwrap.wrap(line, wrap))
+
+
+def register(name: str, title: str, caption: str, category: str):
+    """Decorator: add a drawing function to ``FIGURES`` with the common title, footnote and legend.
+
+    The wrapped function draws into ``fig`` and returns ``(legend_handles, shown_rows)``;
+    ``shown_rows`` (runs rows that were plotted, or None) selects what the footnote names.
+    """
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown figure category {category!r}; allowed: {', '.join(CATEGORIES)}")
+    if "\n" in caption:
+        raise ValueError("a figure caption must be one line")
+
+    def deco(fn):
+        def draw(tables: dict[str, pd.DataFrame], fig) -> None:
+            fig.clear()
+            fig.set_layout_engine("constrained")
+            handles, shown = fn(tables, fig)
+            if handles:
+                # keep the (left-aligned) title clear of the legend column at the top right
+                width, height = fig.get_size_inches()
+                fig.set_size_inches(max(width, 0.13 * len(title) + LEGEND_W + 0.6), height)
+                fig.suptitle(title, fontsize=13, fontweight="bold", x=0.01, ha="left")
+                leg = fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False,
+                                 handlelength=2.6)
+                for handle, text in zip(handles, leg.get_texts(), strict=True):
+                    if handle.get_gid() == "section":
+                        text.set_fontweight("bold")
+            else:
+                fig.suptitle(title, fontsize=13, fontweight="bold")
+            fig.supxlabel(_footnote(tables, shown, fig.get_size_inches()[0]), fontsize=7, color="0.3",
+                          x=0.005, ha="left", multialignment="left")
+
+        draw.__doc__ = fn.__doc__
+        FIGURES[name] = Figure(name, title, caption, category, draw)
+        return fn
+
+    return deco
+
+
+def _no_ok_rows(tables) -> str | None:
+    runs = tables["runs"]
+    if runs.empty:
+        return "No results in runs.csv: nothing has been measured yet."
+    if not (runs["status"] == "ok").any():
+        return (f"None of the {len(runs)} case(s) in runs.csv has status ok (see failures.csv), "
+                "so there is nothing to plot.")
+    return None
+
+
+# --------------------------------------------------------------------------- figures
+
+
+@register("time_vs_n", "Median time per call against problem size",
+          "Median wall time per call against N (log-log, error bars ±IQR/2, one colour per method, one line "
+          "style per BLAS thread count): lower is better and a slope of 2 means time grows with N·M.",
+          "Speed")
+def draw_time_vs_n(tables, fig):
+    """Time against N per method, one panel per dtype (columns) and host/backend (rows)."""
+    if msg := _no_ok_rows(tables):
+        _message(fig, msg)
+        return None, None
+    ok = ok_runs(tables).dropna(subset=["time_median_s"])
+    setups, dtypes = _setups(ok), _dtypes(ok)
+    many_d = ok["d"].nunique() > 1
+    ok["style"] = [(int(t), int(d)) for t, d in zip(ok["threads"], ok["d"], strict=True)]
+    styles = _style_map(sorted(ok["style"].unique()))
+    axes = _grid(fig, len(setups), len(dtypes))
+    for i, setup in enumerate(setups):
+        for j, dtype in enumerate(dtypes):
+            ax = axes[i, j]
+            sub = ok[(ok["host_id"] == setup[0]) & (ok["backend"] == setup[1]) & (ok["dtype"] == dtype)]
+            for (meth, style), g in sub.groupby(["method", "style"], sort=False):
+                _series(ax, g["n"], g["time_median_s"], color=method_color(meth), ls=styles[style],
+                        noisy=g["noisy"], yerr=g["time_iqr_s"] / 2)
+            _log_axes(ax)
+            _n_ticks(ax, sub["n"])
+            ax.set_title(" · ".join(filter(None, [_setup_label(setup, len(setups) > 1), dtype])), fontsize=10)
+            ax.set_xlabel("N (rows of x and y)")
+            ax.set_ylabel("median time per call (s)")
+            if sub.empty:
+                _empty_panel(ax, f"no ok rows for {dtype} here")
+    fmt = (lambda s: f"{_threads_label(s[0])}, D={s[1]}") if many_d else (lambda s: _threads_label(s[0]))
+    handles = [_section("method"), *_method_handles(method_order(ok["method"])), _section("line style"),
+               *_style_handles(styles, fmt)]
+    handles += [Line2D([], [], color="0.2", marker="|", ls="none", ms=8, label="error bar: ±IQR/2")]
+    if ok["noisy"].any():
+        handles.append(_noisy_handle())
+    return handles, ok
+
+
+@register("thread_scaling", "Speedup and parallel efficiency against BLAS threads",
+          "Speedup over 1 BLAS thread (upper panels) and parallel efficiency = speedup / threads (lower "
+          "panels) per method and N: points on the pale ideal line scale perfectly, below 1 threads hurt.",
+          "Threads")
+def draw_thread_scaling(tables, fig):
+    """Speedup and efficiency against threads, per method (colour) and N (line style)."""
+    if msg := _no_ok_rows(tables):
+        _message(fig, msg)
+        return None, None
+    runs = ok_runs(tables)
+    sc = tables["scaling"].dropna(subset=["speedup"])
+    if sc.empty or sc["threads"].nunique() < 2:
+        counts = sorted(runs["threads"].unique())
+        _message(fig, "Thread scaling needs the same case measured at 1 and at more BLAS threads; these "
+                      f"results have thread count(s) {', '.join(map(str, counts))} only.")
+        return None, runs
+    keys = ["host_id", "backend", "method", "n", "m", "d", "dtype"]
+    sc = _with_noisy(sc, runs, keys + ["threads"])
+    sc = _with_noisy(sc, runs, keys, fixed={"threads": 1}, col="noisy1")
+    sc["noisy"] = sc["noisy"] | sc["noisy1"]
+    setups, dtypes = _setups(sc), _dtypes(sc)
+    sizes = sorted({(int(n), int(d)) for n, d in zip(sc["n"], sc["d"], strict=True)}, reverse=True)
+    styles = _style_map(sizes)
+    tmax = int(sc["threads"].max())
+    axes = _grid(fig, 2 * len(setups), len(dtypes))
+    for i, setup in enumerate(setups):
+        for j, dtype in enumerate(dtypes):
+            top, bottom = axes[2 * i, j], axes[2 * i + 1, j]
+            sub = sc[(sc["host_id"] == setup[0]) & (sc["backend"] == setup[1]) & (sc["dtype"] == dtype)]
+            for (meth, n, d), g in sub.groupby(["method", "n", "d"], sort=False):
+                kw = {"color": method_color(meth), "ls": styles[(int(n), int(d))], "noisy": g["noisy"]}
+                _series(top, g["threads"], g["speedup"], **kw)
+                _series(bottom, g["threads"], g["parallel_efficiency"], **kw)
+            ts = sorted(sub["threads"].unique()) or [1, tmax]
+            top.plot([1, max(ts)], [1, max(ts)], **REF)
+            _ref_line(bottom, 1.0, "ideal")
+            label = " · ".join(filter(None, [_setup_label(setup, len(setups) > 1), dtype]))
+            for ax, ylab in ((top, "speedup over 1 thread (×)"),
+                             (bottom, "parallel efficiency (speedup / threads)")):
+                ax.set_xticks(ts)
+                ax.set_xlabel("BLAS threads")
+                ax.set_ylabel(ylab)
+                ax.set_title(label, fontsize=10)
+                ax.grid(True, alpha=0.35)
+                if sub.empty:
+                    _empty_panel(ax, f"no thread-scaling rows for {dtype} here")
+            bottom.set_ylim(0, max(1.15, float(np.nanmax(sub["parallel_efficiency"], initial=0)) * 1.1))
+            top.set_ylim(0, max(tmax, float(np.nanmax(sub["speedup"], initial=0))) * 1.1)
+    many_d = len({d for _, d in sizes}) > 1
+    handles = [_section("method"), *_method_handles(method_order(sc["method"])), _section("line style"),
+               *_style_handles(styles, lambda s: f"N={s[0]}" + (f", D={s[1]}" if many_d else "")),
+               _ref_handle("ideal (speedup = threads)")]
+    if sc["noisy"].any():
+        handles.append(_noisy_handle())
+    return handles, runs
+
+
+@register("memory_vs_n", "Measured peak memory against the memory model",
+          "Measured peak RSS above the baseline (markers) against the registry's modelled peak (lines) per "
+          "method, log-log in MB: markers on their line confirm the model, markers well above it show "
+          "memory the model misses.", "Memory")
+def draw_memory_vs_n(tables, fig):
+    """Peak RSS (markers, one per run) and the model (line) against N, per dtype and host/backend.
+
+    ``noisy`` flags doubtful *timings* (CV, load), so memory markers are not drawn hollow.
+    """
+    if msg := _no_ok_rows(tables):
+        _message(fig, msg)
+        return None, None
+    ok = ok_runs(tables)
+    setups, dtypes = _setups(ok), _dtypes(ok)
+    axes = _grid(fig, len(setups), len(dtypes))
+    dropped = 0
+    for i, setup in enumerate(setups):
+        for j, dtype in enumerate(dtypes):
+            ax = axes[i, j]
+            sub = ok[(ok["host_id"] == setup[0]) & (ok["backend"] == setup[1]) & (ok["dtype"] == dtype)]
+            for meth, g in sub.groupby("method", sort=False):
+                color = method_color(meth)
+                model = g.groupby(["n", "d"], as_index=False)["model_peak_bytes"].first()
+                for _, gm in model.groupby("d"):
+                    _series(ax, gm["n"], gm["model_peak_bytes"] / MB, color=color, marker="", lw=1.3)
+                rss = g["peak_rss_bytes"].astype(float)
+                dropped += int((~(rss > 0)).sum())
+                good = rss > 0
+                ax.plot(g["n"][good], rss[good] / MB, ls="none", marker="o", ms=5, mfc=color, mec="white",
+                        mew=0.6, alpha=0.85)
+            _log_axes(ax)
+            _n_ticks(ax, sub["n"])
+            ax.set_title(" · ".join(filter(None, [_setup_label(setup, len(setups) > 1), dtype])), fontsize=10)
+            ax.set_xlabel("N (rows of x and y)")
+            ax.set_ylabel("peak memory above baseline (MB)")
+            if sub.empty:
+                _empty_panel(ax, f"no ok rows for {dtype} here")
+    handles = [_section("method"), *[Line2D([], [], color=method_color(m), lw=1.6, label=m)
+                                     for m in method_order(ok["method"])],
+               _section("kind"), Line2D([], [], color="0.3", lw=1.3, label="modelled peak (line)"),
+               Line2D([], [], color="0.3", marker="o", ls="none", label="measured peak RSS (marker;\n"
+                      "one per run, all thread counts)")]
+    if dropped:
+        handles.append(_section(f"{dropped} run(s) with no RSS growth\nnot shown (log axis)"))
+    return handles, ok
+
+
+@register("precision", "float32 against float64: time and accuracy",
+          "Left: float64 time / float32 time per method (above 1 = float32 is faster, 2 = the halved bytes "
+          "fully pay off); right: max relative error per dtype against each dtype's machine epsilon.",
+          "Precision")
+def draw_precision(tables, fig):
+    """Time ratio (per thread count) and max relative error (max over thread counts) against N."""
+    if msg := _no_ok_rows(tables):
+        _message(fig, msg)
+        return None, None
+    runs = ok_runs(tables)
+    dt = tables["dtype"].dropna(subset=["float64_over_float32_time"])
+    if dt.empty:
+        _message(fig, "The precision figure needs the same case measured in float32 and float64; these "
+                      f"results hold {', '.join(_dtypes(runs))} only.")
+        return None, runs
+    keys = ["host_id", "backend", "method", "n", "m", "d", "threads"]
+    dt = _with_noisy(dt, runs, keys, {"dtype": "float32"}, "n32")
+    dt = _with_noisy(dt, runs, keys, {"dtype": "float64"}, "n64")
+    dt["noisy"] = dt["n32"] | dt["n64"]
+    setups = _setups(dt)
+    styles = _style_map(sorted(dt["threads"].unique()))
+    dstyles = {"float32": "-", "float64": "--"}
+    axes = _grid(fig, len(setups), 2)
+    for i, setup in enumerate(setups):
+        left, right = axes[i]
+        sub = dt[(dt["host_id"] == setup[0]) & (dt["backend"] == setup[1])]
+        for (meth, t), g in sub.groupby(["method", "threads"], sort=False):
+            _series(left, g["n"], g["float64_over_float32_time"], color=method_color(meth), ls=styles[t],
+                    noisy=g["noisy"])
+        _ref_line(left, 1.0, "same speed")
+        _ref_line(left, 2.0, "float32 twice as fast")
+        _log_axes(left, y=False)
+        _n_ticks(left, sub["n"])
+        left.set_ylim(0, max(2.4, float(np.nanmax(sub["float64_over_float32_time"], initial=0)) * 1.1))
+        left.set_ylabel("float64 time / float32 time (×)")
+        err = runs[(runs["host_id"] == setup[0]) & (runs["backend"] == setup[1])]
+        err = err.groupby(["method", "dtype", "n"], as_index=False)["max_rel_error"].max()
+        for (meth, dtype), g in err.groupby(["method", "dtype"], sort=False):
+            _series(right, g["n"], g["max_rel_error"], color=method_color(meth), ls=dstyles.get(dtype, ":"),
+                    marker="s" if dtype == "float64" else "o")
+        for dtype in dstyles:
+            _ref_line(right, float(np.finfo(dtype).eps), f"{dtype} machine epsilon")
+        _log_axes(right)
+        _n_ticks(right, err["n"])
+        right.set_ylabel("max relative error (worst over threads)")
+        prefix = _setup_label(setup, len(setups) > 1)
+        left.set_title(" · ".join(filter(None, [prefix, "time ratio"])), fontsize=10)
+        right.set_title(" · ".join(filter(None, [prefix, "max relative error"])), fontsize=10)
+        for ax in (left, right):
+            ax.set_xlabel("N (rows of x and y)")
+    handles = [_section("method"), *_method_handles(method_order(dt["method"])),
+               _section("left: line style"), *_style_handles(styles, _threads_label),
+               _ref_handle("reference (labelled in panel)"),
+               _section("right: line style"),
+               *[Line2D([], [], color="0.2", ls=ls, marker="o" if d == "float32" else "s", label=d)
+                 for d, ls in dstyles.items()]]
+    if dt["noisy"].any():
+        handles.append(_noisy_handle())
+    return handles, runs
+
+
+@register("roofline", "Fraction of the machine's own floor reached",
+          "Roofline floor / measured time per method against N (1.0 = as fast as one GEMM at the calibrated "
+          "peak or writing the output at measured bandwidth, whichever is slower): higher is better.",
+          "Roofline")
+def draw_roofline(tables, fig):
+    """roofline_fraction against N per method; the floor comes from this host's own calibration."""
+    if msg := _no_ok_rows(tables):
+        _message(fig, msg)
+        return None, None
+    ok = ok_runs(tables)
+    rf = ok.dropna(subset=["roofline_fraction"])
+    if rf.empty:
+        _message(fig, "No roofline fractions: the results have no calibration (<results>/<host>/<backend>/"
+                      "calibration/t<threads>.json) for the measured thread counts.")
+        return None, ok
+    setups, dtypes = _setups(rf), _dtypes(rf)
+    styles = _style_map(sorted(rf["threads"].unique()))
+    axes = _grid(fig, len(setups), len(dtypes))
+    for i, setup in enumerate(setups):
+        for j, dtype in enumerate(dtypes):
+            ax = axes[i, j]
+            sub = rf[(rf["host_id"] == setup[0]) & (rf["backend"] == setup[1]) & (rf["dtype"] == dtype)]
+            for (meth, t), g in sub.groupby(["method", "threads"], sort=False):
+                _series(ax, g["n"], g["roofline_fraction"], color=method_color(meth), ls=styles[t],
+                        noisy=g["noisy"])
+            _ref_line(ax, 1.0, "machine floor")
+            _log_axes(ax)
+            _n_ticks(ax, sub["n"])
+            _plain_y(ax)
+            ax.set_title(" · ".join(filter(None, [_setup_label(setup, len(setups) > 1), dtype])), fontsize=10)
+            ax.set_xlabel("N (rows of x and y)")
+            ax.set_ylabel("roofline floor / median time (fraction)")
+            if sub.empty:
+                _empty_panel(ax, f"no calibrated rows for {dtype} here")
+    handles = [_section("method"), *_method_handles(method_order(rf["method"])), _section("line style"),
+               *_style_handles(styles, _threads_label),
+               _ref_handle("1.0 = at the machine's floor")]
+    if rf["noisy"].any():
+        handles.append(_noisy_handle())
+    missing = len(ok) - len(rf)
+    if missing:
+        handles.append(_section(f"{missing} ok run(s) without calibration\nnot shown"))
+    return handles, rf
+
+
+def _reference_size(g: pd.DataFrame, group: str) -> tuple[int, int]:
+    """The (N, D) measured by the most ``group`` values (largest such N): the fairest common size."""
+    counts = g.groupby(["n", "d"])[group].nunique()
+    return max(counts.index[counts == counts.max()])
+
+
+@register("backends", "BLAS backends compared",
+          "Median time of each method on each BLAS backend at the largest N every backend measured, per "
+          "dtype and thread count (log scale): shorter bars are faster, and the method ranking can change "
+          "between backends.", "Backends")
+def draw_backends(tables, fig):
+    """Grouped bars: methods on the x axis, one bar per backend; rows host x threads, columns dtype."""
+    if msg := _no_ok_rows(tables):
+        _message(fig, msg)
+        return None, None
+    ok = ok_runs(tables).dropna(subset=["time_median_s"])
+    backends = sorted(ok["backend"].astype(str).unique())
+    if len(backends) < 2:
+        _message(fig, f"Only one backend in these results ({backends[0]}): run the sweep with more "
+                      "entries under 'backends' in the config to compare BLAS libraries.")
+        return None, ok
+    colors = {b: BACKEND_COLORS[i % len(BACKEND_COLORS)] for i, b in enumerate(backends)}
+    hosts, dtypes, threads = sorted(ok["host_id"].unique()), _dtypes(ok), sorted(ok["threads"].unique())
+    rows = [(h, t) for h in hosts for t in threads]
+    axes = _grid(fig, len(rows), len(dtypes))
+    panel_w = max(PANEL_W, 0.35 * len(backends) * ok["method"].nunique() + 1.2)
+    fig.set_size_inches(len(dtypes) * panel_w + LEGEND_W, len(rows) * (PANEL_H + 0.4) + 1.3)
+    width = 0.8 / len(backends)
+    for i, (host, t) in enumerate(rows):
+        for j, dtype in enumerate(dtypes):
+            ax = axes[i, j]
+            sub = ok[(ok["host_id"] == host) & (ok["threads"] == t) & (ok["dtype"] == dtype)]
+            meths = method_order(sub["method"])
+            sizes, lowest, missing = [], np.inf, []
+            for k, meth in enumerate(meths):
+                g = sub[sub["method"] == meth]
+                n, d = _reference_size(g, "backend")
+                sizes.append((n, d))
+                g = g[(g["n"] == n) & (g["d"] == d)].groupby("backend").agg(
+                    time=("time_median_s", "median"), iqr=("time_iqr_s", "median"), noisy=("noisy", "any"))
+                for b_i, b in enumerate(backends):
+                    x = k - 0.4 + width * (b_i + 0.5)
+                    if b not in g.index:
+                        missing.append(x)
+                        continue
+                    r = g.loc[b]
+                    half = min(r["iqr"] / 2, 0.9 * r["time"]) if np.isfinite(r["iqr"]) else 0.0
+                    lowest = min(lowest, r["time"] - half)
+                    ax.bar(x, r["time"], width, color="white" if r["noisy"] else colors[b],
+                           edgecolor=colors[b], hatch="///" if r["noisy"] else None, lw=1.0)
+                    if half:
+                        err = [[half], [r["iqr"] / 2]]
+                        ax.errorbar(x, r["time"], yerr=err, fmt="none", ecolor="0.25", elinewidth=0.8,
+                                    capsize=2)
+            ax.set_yscale("log")
+            if np.isfinite(lowest):
+                ax.set_ylim(bottom=max(lowest, 1e-12) / 3)
+            for x in missing:
+                ax.text(x, 0.02, "not run", rotation=90, fontsize=6.5, color="0.4", ha="center", va="bottom",
+                        transform=ax.get_xaxis_transform())
+            same = len(set(sizes)) == 1
+            ax.set_xticks(range(len(meths)))
+            ax.set_xticklabels(meths if same else [f"{m} (N={n})" for m, (n, _) in zip(meths, sizes,
+                                                                                      strict=True)],
+                               fontsize=8, rotation=30, ha="right", rotation_mode="anchor")
+            ax.grid(True, axis="y", which="both", alpha=0.25)
+            ax.set_xlabel("method" + (f" (all at N={sizes[0][0]}, D={sizes[0][1]})" if same and sizes
+                                      else " (at the N shown)"))
+            ax.set_ylabel("median time per call (s)")
+            title = f"{dtype} · {_threads_label(t)}"
+            ax.set_title(f"{host} · {title}" if len(hosts) > 1 else title, fontsize=10)
+            if sub.empty:
+                _empty_panel(ax, "no ok rows here")
+    handles = [_section("backend"), *[Patch(fc=colors[b], ec=colors[b], label=b) for b in backends],
+               Line2D([], [], color="0.25", marker="|", ls="none", ms=8, label="error bar: ±IQR/2")]
+    if ok["noisy"].any():
+        handles.append(Patch(fc="white", ec="0.3", hatch="///",
+                             label=NOISY_TEXT.replace("hollow", "hatched")))
+    return handles, ok
+
+
+@register("hosts", "Hosts compared",
+          "Time on each host divided by the reference host's time for the identical case (same backend, "
+          "method, N, D, dtype, threads): above 1 = slower than the reference host.", "Backends")
+def draw_hosts(tables, fig):
+    """Host-vs-host time ratio per method against N; the reference host is the one with most ok rows."""
+    if msg := _no_ok_rows(tables):
+        _message(fig, msg)
+        return None, None
+    ok = ok_runs(tables).dropna(subset=["time_median_s"])
+    counts = ok.groupby("host_id").size()
+    if len(counts) < 2:
+        r = ok.iloc[0]
+        cores = f"{int(r['cores_logical'])} logical cores" if pd.notna(r["cores_logical"]) else "cores ?"
+        _message(fig, f"Only one host in these results ({r['host_id']}: {r['cpu_model']}, "
+                      f"{cores}): copy another host's results/<host_id>/ "
+                      "folder next to this one and re-aggregate to compare machines.")
+        return None, ok
+    ref = sorted(counts.index[counts == counts.max()])[0]
+    keys = ["backend", "method", "n", "m", "d", "dtype", "threads"]
+    base = ok[ok["host_id"] == ref][keys + ["time_median_s", "noisy"]]
+    others = sorted(h for h in counts.index if h != ref)
+    dtypes = _dtypes(ok)
+    both = ok[ok["host_id"] != ref].merge(base, on=keys, suffixes=("", "_ref"))
+    if both.empty:
+        _message(fig, f"The hosts ({', '.join(counts.index)}) share no identical case (backend, method, N, "
+                      "D, dtype, threads), so no time ratio can be formed.")
+        return None, ok
+    both["ratio"] = both["time_median_s"] / both["time_median_s_ref"]
+    both["noisy"] = both["noisy"] | both["noisy_ref"].astype(bool)
+    both["style"] = [(b, int(t)) for b, t in zip(both["backend"], both["threads"], strict=True)]
+    styles = _style_map(sorted(both["style"].unique()))
+    many_b = both["backend"].nunique() > 1
+    axes = _grid(fig, len(others), len(dtypes))
+    for i, host in enumerate(others):
+        for j, dtype in enumerate(dtypes):
+            ax = axes[i, j]
+            sub = both[(both["host_id"] == host) & (both["dtype"] == dtype)]
+            for (meth, style), g in sub.groupby(["method", "style"], sort=False):
+                _series(ax, g["n"], g["ratio"], color=method_color(meth), ls=styles[style], noisy=g["noisy"])
+            _ref_line(ax, 1.0, "same time")
+            _log_axes(ax)
+            _n_ticks(ax, sub["n"])
+            _plain_y(ax)
+            ax.set_title(f"{host} vs {ref} · {dtype}", fontsize=10)
+            ax.set_xlabel("N (rows of x and y)")
+            ax.set_ylabel(f"time on {host} / time on {ref} (×)", fontsize=8)
+            if sub.empty:
+                _empty_panel(ax, "no case in common here")
+    fmt = (lambda s: f"{s[0]}, {_threads_label(s[1])}") if many_b else (lambda s: _threads_label(s[1]))
+    handles = [_section("method"), *_method_handles(method_order(both["method"])), _section("line style"),
+               *_style_handles(styles, fmt), _ref_handle("1 = same time")]
+    if both["noisy"].any():
+        handles.append(_noisy_handle())
+    shown = ok[ok["host_id"].isin([ref, *others])]
+    return handles, shown
+
+
+# --------------------------------------------------------------------------- output
+
+
+def draw(name: str, tables: dict[str, pd.DataFrame]) -> matplotlib.figure.Figure:
+    """A new matplotlib figure with ``FIGURES[name]`` drawn from ``tables`` (not attached to pyplot)."""
+    if name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}; known figures: {', '.join(FIGURES)}")
+    fig = matplotlib.figure.Figure()
+    FIGURES[name].draw(tables, fig)
+    return fig
+
+
+def render(name: str, tables_dir: str | Path, out_png: str | Path, out_svg: str | Path | None = None) -> None:
+    """Draw one figure from the CSV tables in ``tables_dir``; write PNG (and SVG) atomically."""
+    fig = draw(name, load_tables(tables_dir))
+    with record.atomic_write(out_png, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=DPI)
+    if out_svg is not None:
+        with record.atomic_write(out_svg, "wb") as fh:
+            fig.savefig(fh, format="svg")
