@@ -1,13 +1,16 @@
 # numperf: two commands do everything on a fresh machine.
-#   make run    set up, run the default sweep, build tables, figures and the report
-#   make test   set up and run the test suite
+#   make run    set up, run the default sweep, build tables, figures and the HTML report
+#   make test   set up (venv, Debian BLAS libraries) and run the test suite
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CONFIG ?= config/config.yaml
+CORES ?= all
+SNAKEMAKE := $(BIN)/snakemake --configfile $(CONFIG)
 
-.PHONY: run test setup backends lint case clean-results
+.PHONY: run test setup backends sweep report figures backends-run lint clean-results
 
 setup: $(STAMP)
 
@@ -17,16 +20,33 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[peers,dev]"
 	touch $@
 
-# Debian BLAS libraries for the backend comparison (needs root; skipped with a note otherwise).
+# Debian's numpy + OpenBLAS/BLIS/netlib/ATLAS for the backend axis (root; skipped with a note otherwise).
 backends:
 	bash .ci/install-backends.sh
 
-run: setup
-	$(BIN)/numperf run-case --method blocked --n 2000 --d 50 --dtype float64 --threads 1 --repeats 7 \
-	  --out results/records/example.json
+run: setup sweep report
+
+sweep: setup
+	$(SNAKEMAKE) --cores $(CORES)
+
+report: setup
+	$(SNAKEMAKE) --report results/report.html
+	@echo "report: $(CURDIR)/results/report.html"
+
+# Rebuild tables, figures and report from the records under results/ only (never runs a case),
+# e.g. after copying another host's results/<host_id>/ folder here.
+figures: setup
+	$(SNAKEMAKE) --cores $(CORES) --config stored_only=True --forcerun aggregate
+	$(SNAKEMAKE) --config stored_only=True --report results/report.html
+	@echo "report: $(CURDIR)/results/report.html"
+
+# The backend comparison (wheel, Debian OpenBLAS, BLIS, netlib, ATLAS).
+backends-run: setup backends
+	$(MAKE) run CONFIG=config/backends.yaml
 
 test: setup backends
 	$(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/snakemake --lint --configfile $(CONFIG)

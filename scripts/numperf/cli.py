@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from numperf import methods
@@ -31,6 +32,11 @@ def _nonneg_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
     return value
+
+
+def _add_host_id(p) -> None:
+    p.add_argument("--host-id", help="label results with this host id instead of the detected one "
+                   "(letters, digits, '.', '_', '-'; also NUMPERF_HOST_ID)")
 
 
 def _add_run_case(sub) -> None:
@@ -59,6 +65,7 @@ def _add_run_case(sub) -> None:
     p.add_argument("--skip-reason", help="write a skipped record with this reason instead of running")
     p.add_argument("--allocated-cpus", type=_positive_int,
                    help="CPUs the scheduler gave this job; fewer than --threads refuses to run")
+    _add_host_id(p)
     p.add_argument("--out", help="record path (default: print the record JSON to stdout)")
     p.add_argument("--quiet", action="store_true", help="no summary on stderr")
     p.set_defaults(func=_cmd_run_case)
@@ -136,6 +143,7 @@ def _add_calibrate(sub) -> None:
     p.add_argument("--threads", type=_positive_int, default=1)
     p.add_argument("--allocated-cpus", type=_positive_int,
                    help="CPUs the scheduler gave this job; fewer than --threads is refused")
+    _add_host_id(p)
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_calibrate)
 
@@ -160,6 +168,7 @@ def _cmd_calibrate(args) -> int:
 def _add_probe(sub) -> None:
     p = sub.add_parser("probe", help="describe this host and which BLAS backends are available here")
     p.add_argument("--out", help="write JSON here (default: print a table)")
+    _add_host_id(p)
     p.set_defaults(func=_cmd_probe)
 
 
@@ -302,4 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``numperf`` console script."""
     args = build_parser().parse_args(argv)
+    if getattr(args, "host_id", None):
+        from numperf import metadata
+
+        if not metadata.HOST_LABEL.match(args.host_id):
+            print(f"numperf: error: --host-id {args.host_id!r} is not a valid label (letters, digits, "
+                  "'.', '_', '-'; at most 64 characters)", file=sys.stderr)
+            return 2
+        os.environ["NUMPERF_HOST_ID"] = args.host_id  # children inherit it
     return args.func(args)

@@ -158,6 +158,7 @@ class Case:
     """One case of the sweep with everything the workflow needs to schedule it."""
 
     spec: CaseSpec
+    host_id: str
     skip_reason: str | None
     mem_mb: int
     runtime_min: int
@@ -177,8 +178,8 @@ class Case:
     def cli_args(self) -> str:
         """Shell-quoted ``numperf run-case`` arguments (no config string reaches a shell unquoted)."""
         s = self.spec
-        args = ["--method", s.method, "--n", s.n, "--m", s.m, "--d", s.d, "--dtype", s.dtype,
-                "--threads", s.threads, "--backend", s.backend, "--repeats", s.repeats,
+        args = ["--host-id", self.host_id, "--method", s.method, "--n", s.n, "--m", s.m, "--d", s.d,
+                "--dtype", s.dtype, "--threads", s.threads, "--backend", s.backend, "--repeats", s.repeats,
                 "--warmup", s.warmup, "--seed", s.seed, "--accuracy-rows", s.accuracy_rows,
                 "--time-limit-s", s.time_limit_s, "--mem-budget-mb", s.mem_budget_bytes / 1e6]
         for key, value in sorted(s.params.items()):
@@ -218,7 +219,7 @@ def _case(cfg, host_id, budget, backend, size, dtype, threads, method) -> Case:
     expected_s = 30 + flops * (spec.repeats + spec.warmup + 2) / PESSIMISTIC_FLOPS_PER_S
     runtime_min = max(2, math.ceil(min(expected_s, spec.time_limit_s + 60) / 60)) if runs else 2
     path = f"results/{host_id}/{backend}/records/{spec.case_id}.json"
-    return Case(spec, skip, mem_mb, runtime_min, path)
+    return Case(spec, host_id, skip, mem_mb, runtime_min, path)
 
 
 def expand_cases(cfg: dict, host_id: str) -> dict[str, Case]:

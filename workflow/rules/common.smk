@@ -13,11 +13,9 @@ try:
 except npconfig.ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
-if config["host_id"]:
-    os.environ["NUMPERF_HOST_ID"] = config["host_id"]
-HOST = metadata.host_id()
-# The numperf CLI of the interpreter running Snakemake (also what cluster jobs run).
-NUMPERF = f"{shlex.quote(sys.executable)} -m numperf"
+HOST = config["host_id"] or metadata.host_id()
+# Jobs call the `numperf` installed beside the interpreter that runs Snakemake.
+shell.prefix(f"set -euo pipefail; export PATH={shlex.quote(os.path.dirname(sys.executable))}:\"$PATH\"; ")
 # Rebuild tables, figures and report from the records on disk only (never run a case).
 STORED_ONLY = config["stored_only"]
 

@@ -20,6 +20,8 @@ rule compare:
         args=lambda wildcards: COMPARISONS[wildcards.comparison],
     log:
         "results/logs/compare_{comparison}.log",
+    conda:
+        "../envs/numperf.yaml"
     shell:
-        "{NUMPERF} compare --results results {params.args}"
+        "numperf compare --results results {params.args}"
         " --out {output.table:q} --summary {output.summary:q} 2> {log:q}"

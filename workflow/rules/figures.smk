@@ -20,6 +20,8 @@ rule figure:
         caption=lambda wildcards: figures.FIGURES[wildcards.figure].caption,
     log:
         "results/logs/figure_{figure}.log",
+    conda:
+        "../envs/numperf.yaml"
     shell:
-        "{NUMPERF} figure {wildcards.figure:q} --tables results/tables"
+        "numperf figure {wildcards.figure:q} --tables results/tables"
         " --png {output.png:q} --svg {output.svg:q} 2> {log:q}"

@@ -3,12 +3,16 @@
 
 
 rule probe_host:
+    params:
+        host_id=HOST,
     output:
         f"{RECORD_ROOT}/host.json",
     log:
         f"{RECORD_ROOT}/logs/probe_host.log",
+    conda:
+        "../envs/numperf.yaml"
     shell:
-        "{NUMPERF} probe --out {output:q} 2> {log:q}"
+        "numperf probe --host-id {params.host_id:q} --out {output:q} 2> {log:q}"
 
 
 rule calibrate:
@@ -16,13 +20,17 @@ rule calibrate:
         f"{RECORD_ROOT}/{{backend}}/calibration/t{{threads}}.json",
     log:
         f"{RECORD_ROOT}/logs/calibrate_{{backend}}_t{{threads}}.log",
+    params:
+        host_id=HOST,
     threads: lambda wildcards: int(wildcards.threads)
     resources:
         mem_mb=1500,
         runtime=15,
         timing_lane=1,
+    conda:
+        "../envs/numperf.yaml"
     shell:
-        "{NUMPERF} calibrate --backend {wildcards.backend:q} --threads {wildcards.threads:q}"
+        "numperf calibrate --host-id {params.host_id:q} --backend {wildcards.backend:q} --threads {wildcards.threads:q}"
         " --allocated-cpus {threads} --out {output:q} 2> {log:q}"
 
 
@@ -42,8 +50,10 @@ rule record_skipped:
         f"{RECORD_ROOT}/logs/{{backend}}/{{case}}.log",
     params:
         args=lambda wildcards: case_of(wildcards).cli_args,
+    conda:
+        "../envs/numperf.yaml"
     shell:
-        "{NUMPERF} run-case {params.args} --out {output:q} 2> {log:q}"
+        "numperf run-case {params.args} --out {output:q} 2> {log:q}"
 
 
 rule run_case:
@@ -58,5 +68,7 @@ rule run_case:
         mem_mb=lambda wildcards: case_of(wildcards).mem_mb,
         runtime=lambda wildcards: case_of(wildcards).runtime_min,
         timing_lane=1,
+    conda:
+        "../envs/numperf.yaml"
     shell:
-        "{NUMPERF} run-case {params.args} --allocated-cpus {threads} --out {output:q} 2> {log:q}"
+        "numperf run-case {params.args} --allocated-cpus {threads} --out {output:q} 2> {log:q}"

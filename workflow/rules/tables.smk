@@ -27,5 +27,7 @@ rule aggregate:
         baseline=shlex.quote(config["baseline_method"]),
     log:
         "results/logs/aggregate.log",
+    conda:
+        "../envs/numperf.yaml"
     shell:
-        "{NUMPERF} aggregate --results results --out results/tables --baseline {params.baseline} {params.quarantine} 2> {log:q}"
+        "numperf aggregate --results results --out results/tables --baseline {params.baseline} {params.quarantine} 2> {log:q}"
