@@ -5,7 +5,8 @@
 #                                   slurmctld and slurmd; idempotent
 #   .ci/slurm-localhost.sh status   report which daemons are up (+ sinfo);
 #                                   exit 0 only if all three are up
-#   .ci/slurm-localhost.sh stop     stop the daemons this script started, by
+#   .ci/slurm-localhost.sh stop     cancel the jobs still on the cluster, then
+#                                   stop the daemons this script started, by
 #                                   the pids recorded in the state dir
 #
 # `start` fails (exit 1, log tails on stderr) if the cluster is not up within
@@ -28,7 +29,8 @@
 # to squeue long enough). See workflow/profiles/slurm-localhost/config.yaml.
 set -euo pipefail
 
-STATE_DIR="${NUMPERF_SLURM_DIR:-/tmp/numperf-slurm}"
+# Absolute: slurm.conf and munged need absolute paths.
+STATE_DIR="$(realpath -m "${NUMPERF_SLURM_DIR:-/tmp/numperf-slurm}")"
 START_TIMEOUT="${NUMPERF_SLURM_TIMEOUT:-90}"
 CONF="$STATE_DIR/etc/slurm.conf"
 SYSTEM_CONF=/etc/slurm/slurm.conf
@@ -211,11 +213,27 @@ node_is_usable() {
   [[ "$state" =~ ^(idle|mixed|allocated|completing) ]]
 }
 
+# munged refuses a socket whose directory, or any directory above it, is not
+# searchable by everyone (e.g. under pytest's 0700 temp dirs or /root).
+check_socket_path() {
+  local dir="$STATE_DIR/munge" mode
+  while [[ "$dir" != / ]]; do
+    dir="$(dirname "$dir")"
+    [[ "$dir" == "$STATE_DIR" ]] && continue   # chmod-ed to 755 by start
+    mode="$(stat -c %a "$dir")"
+    if (( (8#$mode & 8#001) == 0 )); then
+      die "munged needs every directory above its socket to be searchable by all users, but" \
+          "$dir has mode $mode; choose a NUMPERF_SLURM_DIR elsewhere (e.g. under /tmp)"
+    fi
+  done
+}
+
 start() {
   [[ "$(id -u)" == 0 ]] || die "must run as root"
   install_packages
   mkdir -p "$STATE_DIR"/{etc,state,spool,log,run,munge}
   chmod 755 "$STATE_DIR" "$STATE_DIR/munge"   # munged wants a traversable socket dir
+  check_socket_path
   DEADLINE=$(( $(date +%s) + START_TIMEOUT ))
 
   write_config
@@ -299,7 +317,27 @@ remove_system_conf_link() {
   fi
 }
 
+# Cancel every job still queued or running on our cluster and wait (up to 30 s)
+# until none is left. Needed because stopping slurmd does not end a running
+# job: its slurmstepd (and the job's processes) would outlive the cluster.
+cancel_jobs() {
+  local ids i
+  is_up "$STATE_DIR/run/slurmctld.pid" slurmctld || return 0
+  # Default squeue states: pending, running, suspended, completing, configuring.
+  ids="$(squeue -h -o %A 2>/dev/null | tr '\n' ' ')" || return 0
+  [[ -n "${ids// /}" ]] || return 0
+  log "cancelling jobs still on the cluster: $ids"
+  # shellcheck disable=SC2086  # one word per job id
+  scancel $ids 2>/dev/null || true
+  for (( i = 0; i < 150; i++ )); do
+    [[ -z "$(squeue -h -o %A 2>/dev/null)" ]] && return 0
+    sleep 0.2
+  done
+  log "warning: jobs still listed after 30 s: $(squeue -h -o '%A:%T' 2>/dev/null | tr '\n' ' ')"
+}
+
 stop() {
+  cancel_jobs
   # Reverse start order: slurmd, slurmctld, then munged.
   stop_daemons "${DAEMONS[@]}"
   remove_system_conf_link

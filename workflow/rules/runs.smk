@@ -7,6 +7,10 @@ rule probe_host:
         host_id=HOST,
     output:
         f"{RECORD_ROOT}/host.json",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
     log:
         f"{RECORD_ROOT}/logs/probe_host.log",
     conda:
