@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from numperf import backends
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "scripts"
-sys.path.insert(0, str(SCRIPTS))
-
-from numperf import backends  # noqa: E402
 
 CHILD = """
 import json
@@ -203,3 +202,19 @@ def test_probe_all_reports_status_not_exceptions():
     mkl = next(r for r in rows if r["label"] == "mkl")
     if not mkl["available"]:
         assert mkl["reason"].startswith("not installed")
+
+
+@pytest.mark.parametrize("label", list(EXPECTED_NAME))
+def test_run_case_records_the_verified_backend(label, run_case):
+    """A whole case through the CLI on each backend: the record proves which BLAS ran."""
+    ok, why = backends.available(label)
+    if not ok:
+        pytest.skip(f"{label} not available here: {why}")
+    rec = run_case("--method", "gemm_trick", "--n", 200, "--d", 10, "--backend", label, "--repeats", 2)
+    assert rec["status"] == "ok", rec["reason"]
+    blas = rec["blas"]
+    assert blas["backend_ok"] and blas["verified_blas"].startswith(EXPECTED_NAME[label])
+    assert blas["mapped_libraries"]
+    debian = label != "wheel"
+    assert blas["numpy_version"].startswith("1.") == debian
+    assert rec["host"]["python_executable"].startswith("/usr/bin/python3") == debian

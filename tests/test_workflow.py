@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_numperf
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile")]
 
@@ -110,3 +112,27 @@ def test_figures_rebuild_from_stored_records_only(tiny_run):
     runs = pd.read_csv(stored / "results" / "tables" / "runs.csv")
     assert len(runs) == 24 and set(runs["host_id"]) == {"testhost"}
     assert (stored / "results" / "figures" / "time_vs_n.png").exists()
+
+
+def test_two_hosts_merge_and_compare(tmp_path):
+    """Two real runs with different host ids in one results folder merge and compare."""
+    cfg = {"sizes": [{"n": 200, "d": 10}], "dtypes": ["float64"], "threads": [1],
+           "methods": ["gemm_trick", "blocked"], "repeats": 5}
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump({**cfg, "host_id": "hostA"}))
+    cmp = {"a": {"backend": "wheel", "host_id": "hostA"}, "b": {"backend": "wheel", "host_id": "hostB"}}
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump({**cfg, "host_id": "hostB", "comparisons": [cmp]}))
+    snakemake(tmp_path, "--configfile", tmp_path / "a.yaml")
+    snakemake(tmp_path, "--configfile", tmp_path / "b.yaml")
+    runs = pd.read_csv(tmp_path / "results" / "tables" / "runs.csv")
+    assert sorted(runs["host_id"].unique()) == ["hostA", "hostB"] and len(runs) == 4
+    table = pd.read_csv(tmp_path / "results" / "tables" / "compare" / "wheel@hostA_vs_wheel@hostB.csv")
+    assert sorted(table["method"]) == ["blocked", "gemm_trick"]
+    assert (table["ci_low"] <= table["time_ratio_a_over_b"]).all()
+    assert (table["time_ratio_a_over_b"] <= table["ci_high"]).all()
+    assert set(table["verdict"]) <= {"A faster", "B faster", "no clear difference"}
+    summary = json.loads((tmp_path / "results" / "tables" / "compare"
+                          / "wheel@hostA_vs_wheel@hostB.json").read_text())
+    assert summary["shared_cases"] == 2 and summary["geomean_ratio_a_over_b"] > 0
+    proc = run_numperf("compare", "--results", tmp_path / "results", "--a-backend", "wheel",
+                       "--b-backend", "wheel", "--b-host", "hostB", check=False)
+    assert proc.returncode == 2 and "name host_id" in proc.stderr  # A is ambiguous: two hosts

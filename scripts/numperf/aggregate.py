@@ -185,12 +185,16 @@ def dtype_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def failures_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Counts of every status other than ok by host, backend and reason kind (text before ':')."""
+    """Counts of every non-ok status, and of noisy ok rows, by host, backend and reason kind."""
     cols = ["host_id", "backend", "status", "reason_kind", "cases", "example_case", "example_reason"]
-    bad = runs[runs["status"] != "ok"].copy()
+    bad = runs[(runs["status"] != "ok") | runs["noisy"]].copy()
     if bad.empty:
         return pd.DataFrame(columns=cols)
     bad["reason_kind"] = bad["reason"].fillna("").str.split(":").str[0]
+    noisy = bad["status"] == "ok"
+    bad.loc[noisy, "reason_kind"] = "noisy"
+    bad.loc[noisy, "reason"] = (f"noisy: timing CV > {NOISY_CV} or 1-minute load per core > "
+                                f"{NOISY_LOAD_PER_CORE}")
     out = bad.groupby(["host_id", "backend", "status", "reason_kind"], as_index=False).agg(
         cases=("case_id", "size"), example_case=("case_id", "first"), example_reason=("reason", "first"))
     return out[cols]
