@@ -190,7 +190,8 @@ def failures_table(runs: pd.DataFrame) -> pd.DataFrame:
     bad = runs[(runs["status"] != "ok") | runs["noisy"]].copy()
     if bad.empty:
         return pd.DataFrame(columns=cols)
-    bad["reason_kind"] = bad["reason"].fillna("").str.split(":").str[0]
+    bad["reason"] = bad["reason"].astype(object).where(bad["reason"].notna(), "")
+    bad["reason_kind"] = bad["reason"].str.split(":").str[0]
     noisy = bad["status"] == "ok"
     bad.loc[noisy, "reason_kind"] = "noisy"
     bad.loc[noisy, "reason"] = (f"noisy: timing CV > {NOISY_CV} or 1-minute load per core > "
