@@ -57,6 +57,18 @@ def test_chunk_and_block_sizes_do_not_change_the_result(rows):
     ref = cdist(x, y)
     np.testing.assert_allclose(methods.chunked(x, y, chunk_rows=rows), ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(methods.blocked(x, y, block_rows=rows), ref, rtol=1e-12, atol=1e-12)
+    for threads in (1, 3):
+        got = methods.blocked_parallel(x, y, block_rows=rows, threads=threads)
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_blocked_parallel_restores_the_blas_thread_count():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    x, y = _inputs(400, 300, 20, "float64", "c")
+    with threadpool_limits(limits=2, user_api="blas"):
+        methods.blocked_parallel(x, y, block_rows=50, threads=2)
+        assert {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"} == {2}
 
 
 def test_identical_points_give_zero_not_nan():

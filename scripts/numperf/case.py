@@ -141,7 +141,7 @@ def _measure(spec: dict) -> dict:
         rec["blas"] = _verify_backend(spec["backend"], info)
         rec["guard_address_space_bytes"] = _guard_address_space(spec.get("mem_limit_bytes", 0))
 
-        kernel = lambda: method.kernel(x, y, **params)  # noqa: E731
+        kernel = lambda: method.kernel(x, y, threads=threads, **params)  # noqa: E731
         raw = measure.timed_runs(kernel, spec["repeats"], spec["warmup"])
         traced, result = measure.traced_call(kernel)
         rows = np.sort(rng.choice(n, size=min(n, spec["accuracy_rows"]), replace=False))

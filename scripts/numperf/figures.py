@@ -583,6 +583,9 @@ def draw_backends(tables, fig):
         _message(fig, msg)
         return None, None
     ok = ok_runs(tables).dropna(subset=["time_median_s"])
+    spread = ok.groupby("method")["backend"].nunique()
+    if (spread >= 2).any():  # methods measured on one backend only have nothing to compare
+        ok = ok[ok["method"].isin(spread[spread >= 2].index)]
     backends = sorted(ok["backend"].astype(str).unique())
     if len(backends) < 2:
         _message(fig, f"Only one backend in these results ({backends[0]}): run the sweep with more "

@@ -20,8 +20,17 @@ shell.prefix(f"set -euo pipefail; export PATH={shlex.quote(os.path.dirname(sys.e
 STORED_ONLY = config["stored_only"]
 
 CASES = npconfig.expand_cases(config, HOST)
-# Cases that are only recorded as skipped: written by a local rule, never submitted.
-SKIPPED = "|".join(re.escape(c.case_id) for c in CASES.values() if not c.runs) or "^$"
+
+
+def alternatives(values):
+    """A wildcard regex matching exactly these values (never anything else)."""
+    return "|".join(re.escape(str(v)) for v in values) or "(?!)"
+
+
+# Rules produce only this config's records and calibrations; records already on disk for other
+# cases, backends or hosts are inputs to aggregation, never outputs to (re)make.
+SKIPPED = alternatives(c.case_id for c in CASES.values() if not c.runs)
+MEASURED = alternatives(c.case_id for c in CASES.values() if c.runs)
 RECORD_ROOT = f"results/{HOST}"
 TABLES = ["runs", "speedup", "scaling", "memory", "dtype", "failures", "quarantine"]
 ALL_TABLES = expand("results/tables/{table}.csv", table=TABLES) + ["results/tables/runs.parquet"]
@@ -52,9 +61,8 @@ def copied_records(wildcards):
 
 
 wildcard_constraints:
-    backend=r"[A-Za-z0-9][A-Za-z0-9._-]*",
-    threads=r"\d+",
-    case=r"[A-Za-z0-9._=-]+",
+    backend=alternatives(config["backends"]),
+    threads=alternatives(config["threads"]),
     figure="|".join(figures.FIGURES),
 
 

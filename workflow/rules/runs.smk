@@ -63,6 +63,8 @@ rule record_skipped:
 rule run_case:
     output:
         f"{RECORD_ROOT}/{{backend}}/records/{{case}}.json",
+    wildcard_constraints:
+        case=MEASURED,
     log:
         f"{RECORD_ROOT}/logs/{{backend}}/{{case}}.log",
     params:
