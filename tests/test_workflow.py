@@ -58,6 +58,10 @@ def test_sweep_produces_tables_figures_and_a_row_per_case(tiny_run):
     assert ok["blas_internal_api"].eq("openblas").all()
     for name in ("speedup", "scaling", "memory", "dtype", "failures"):
         assert (work / "results" / "tables" / f"{name}.csv").stat().st_size > 0
+    hosts = pd.read_csv(work / "results" / "tables" / "hosts.csv")
+    assert set(hosts["host_id"]) == {"testhost"} and "wheel" in set(hosts["backend"])
+    assert hosts.loc[hosts["backend"] == "wheel", "available"].all()
+    assert hosts.loc[~hosts["available"], "reason"].str.len().gt(0).all()
     scaling = pd.read_csv(work / "results" / "tables" / "scaling.csv")
     assert set(scaling["threads"]) == {1, 2}
     assert (work / "results" / "tables" / "runs.parquet").exists()

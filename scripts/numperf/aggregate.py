@@ -40,6 +40,23 @@ def calibration_paths(results: Path) -> list[Path]:
     return sorted(Path(results).glob("*/*/calibration/t*.json"))
 
 
+def hosts_table(results: Path) -> pd.DataFrame:
+    """Per host probe (``<results>/<host>/host.json``): each backend, available or why not."""
+    cols = ["host_id", "hostname", "cpu_model", "cores_logical", "mem_total_bytes", "backend",
+            "available", "reason", "description"]
+    rows = []
+    for path in sorted(Path(results).glob("*/host.json")):
+        try:
+            probe = json.loads(path.read_text())
+            host = probe["host"]
+            rows += [{**{k: host.get(k) for k in cols[:5]}, "backend": b["label"],
+                      "available": b["available"], "reason": b["reason"], "description": b["description"]}
+                     for b in probe["backends"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise AggregationError(f"{path}: not a valid host probe ({exc})") from None
+    return pd.DataFrame(rows, columns=cols)
+
+
 def _blas_pool(rec: dict) -> dict:
     pools = [p for p in (rec.get("blas") or {}).get("threadpool_info", []) if p.get("user_api") == "blas"]
     return pools[0] if pools else {}
@@ -218,7 +235,7 @@ def aggregate(results: str | Path, out: str | Path, quarantine: bool = False,
     runs = runs.sort_values(["host_id", "backend", "method", "dtype", "threads", "n", "d"])
     tables = {"runs": runs.reset_index(drop=True), "speedup": speedup_table(runs, baseline),
               "scaling": scaling_table(runs), "memory": memory_table(runs), "dtype": dtype_table(runs),
-              "failures": failures_table(runs), "quarantine": bad}
+              "failures": failures_table(runs), "hosts": hosts_table(results), "quarantine": bad}
     for name, df in tables.items():
         write_table(df, out / f"{name}.csv")
     with record.atomic_write(out / "runs.parquet", "wb") as fh:

@@ -32,7 +32,7 @@ def alternatives(values):
 SKIPPED = alternatives(c.case_id for c in CASES.values() if not c.runs)
 MEASURED = alternatives(c.case_id for c in CASES.values() if c.runs)
 RECORD_ROOT = f"results/{HOST}"
-TABLES = ["runs", "speedup", "scaling", "memory", "dtype", "failures", "quarantine"]
+TABLES = ["runs", "speedup", "scaling", "memory", "dtype", "failures", "hosts", "quarantine"]
 ALL_TABLES = expand("results/tables/{table}.csv", table=TABLES) + ["results/tables/runs.parquet"]
 ALL_FIGURES = expand("results/figures/{figure}.png", figure=list(figures.FIGURES))
 
