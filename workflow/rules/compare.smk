@@ -13,6 +13,7 @@ rule compare:
             "results/tables/compare/{comparison}.csv",
             caption="../report/compare.rst",
             category="Comparisons",
+            subcategory=lambda wildcards: wildcards.comparison,
             labels=lambda wildcards: {"comparison": wildcards.comparison},
         ),
         summary="results/tables/compare/{comparison}.json",
