@@ -72,7 +72,7 @@ def _add_run_case(sub) -> None:
 
 
 def _cmd_run_case(args) -> int:
-    from numperf import report_text, runner
+    from numperf import record, report_text, runner
 
     params = {"chunk_rows": args.chunk_rows, "block_rows": args.block_rows}
     try:
@@ -88,7 +88,11 @@ def _cmd_run_case(args) -> int:
         return 2
     rec = runner.run_case(spec, skip_reason=args.skip_reason, allocated_cpus=args.allocated_cpus)
     if args.out:
-        runner.write_record(rec, args.out)
+        try:
+            runner.write_record(rec, args.out)
+        except record.RecordError as exc:
+            print(f"numperf run-case: error: {exc}", file=sys.stderr)
+            return 1
     else:
         json.dump(rec, sys.stdout, indent=1, default=float)
         print()
