@@ -10,7 +10,7 @@ CONFIG ?= config/config.yaml
 CORES ?= all
 SNAKEMAKE := $(BIN)/snakemake --configfile $(CONFIG)
 
-.PHONY: run test setup backends sweep report figures backends-run lint clean-results
+.PHONY: run test setup backends sweep report figures backends-run stability lint clean-results
 
 setup: $(STAMP)
 
@@ -46,6 +46,11 @@ backends-run: setup backends
 
 test: setup backends
 	$(BIN)/python -m pytest
+
+# The A/A check: config/stability.yaml twice under two host labels, compared (false-difference
+# rate and the smallest effect this host resolves); results in results/stability/.
+stability: setup
+	$(BIN)/numperf stability --config config/stability.yaml --workdir results/stability
 
 lint: setup
 	$(BIN)/ruff check .

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from numperf import measure
@@ -63,3 +65,67 @@ def test_timing_samples_and_summary():
     assert s["median_s"] == 3.0 and s["min_s"] == 1.0 and s["max_s"] == 100.0
     assert s["q1_s"] == 2.0 and s["q3_s"] == 4.0 and s["iqr_s"] == 2.0
     assert s["cv"] == pytest.approx(s["std_s"] / s["mean_s"])
+
+
+def test_loop_calibration_reaches_the_minimum_sample_time():
+    a = np.random.default_rng(0).random(2000)
+    kernel = lambda: np.sort(a)  # noqa: E731 - tens of microseconds
+    loops = measure.calibrate_loops(kernel, 0.02)
+    assert loops > 1
+    raw = measure.timed_runs(kernel, repeats=5, warmup=1, min_time_s=0.02)
+    assert raw["loops"] >= 2
+    # every sample lasted at least the minimum: per-call time x loops
+    assert all(t * raw["loops"] >= 0.02 * 0.9 for t in raw["time_s"])
+    # memory is still read on single calls, after the timed loops
+    assert len(raw["peak_rss_bytes"]) == 3
+
+
+def test_slow_kernels_run_once_per_sample_and_keep_their_per_call_peaks():
+    raw = measure.timed_runs(lambda: np.ones(100 * 10**6 // 8), repeats=3, warmup=0, min_time_s=1e-6)
+    assert raw["loops"] == 1 and len(raw["peak_rss_bytes"]) == 3
+    assert all(p == pytest.approx(100e6, rel=0.1) for p in raw["peak_rss_bytes"])
+
+
+BUSY = "import time\nend = time.time() + {seconds}\nwhile time.time() < end: pass\n"
+
+
+def _spin(seconds: float):
+    return subprocess.Popen([sys.executable, "-c", BUSY.format(seconds=seconds)])
+
+
+def test_interference_sees_a_real_busy_process():
+    """A busy loop in another process shows up as other processes' CPU time, not as ours."""
+    busy = _spin(3.0)
+    try:
+        time.sleep(0.3)  # let it start spinning
+        before = measure.cpu_snapshot()
+        time.sleep(1.0)  # this process idles: whatever is busy is someone else
+        noise = measure.interference(before, measure.cpu_snapshot())
+    finally:
+        busy.kill()
+        busy.wait()
+    assert noise["own_cpu_s"] < 0.1
+    # the spinning process alone used about one CPU-second of the window
+    assert noise["other_cpu_s"] >= 0.8
+    assert noise["other_cpu_s"] / noise["cpu_capacity_s"] >= 0.8 / noise["cpus"]
+
+
+def test_a_case_measured_beside_a_busy_process_is_flagged_noisy_with_the_reason(run_case):
+    from numperf import aggregate
+
+    args = ("--method", "gemm_trick", "--n", "600", "--d", "50", "--repeats", "5",
+            "--min-sample-time-s", "0.1", "--processes", "2")
+    busy = _spin(30.0)
+    try:
+        time.sleep(0.3)
+        contaminated = run_case(*args, "--process", "0")
+    finally:
+        busy.kill()
+        busy.wait()
+    noise = contaminated["interference"]
+    assert noise["other_cpu_s"] / noise["cpu_capacity_s"] > aggregate.NOISY_OTHER_CPU_FRACTION
+    procs = pd.DataFrame([aggregate.flatten(contaminated, "p0.json")])
+    row = aggregate.combine(procs).iloc[0]
+    assert row["status"] == "ok" and row["noisy"]
+    assert "process 0: other processes used" in row["noisy_reason"]
+    assert row["other_cpu_fraction"] > aggregate.NOISY_OTHER_CPU_FRACTION

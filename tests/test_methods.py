@@ -8,6 +8,7 @@ from scipy.spatial.distance import cdist
 
 from numperf import methods
 from numperf.case import error_bound
+from tests.conftest import run_numperf
 
 SHAPES = [(37, 53, 7), (64, 64, 50), (5, 300, 1), (300, 5, 3), (1, 1, 2)]
 
@@ -84,23 +85,46 @@ def test_unknown_method_lists_known_ones():
         methods.get("fast_magic")
 
 
-def test_seed_memory_table_is_reproduced():
-    # The seed notebook's table: float64, y = x, MB = 1e6 bytes; intermediate is the
-    # N x N x D difference array; the trick's peak holds x, y, three N x N arrays and norms.
-    expected = [
-        # N, D, input, intermediate, output, peak, trick peak
-        (100, 10, 0.016, 0.8, 0.08, 0.896, 0.2576),
-        (500, 20, 0.16, 40.0, 2.0, 42.16, 6.168),
-        (1000, 50, 0.8, 400.0, 8.0, 408.8, 24.816),
-        (2000, 100, 3.2, 3200.0, 32.0, 3235.2, 99.232),
-    ]
+def _notebook_memory_bytes(n, d):
+    """The seed notebook's own definitions (analyze_memory_usage, float64, called as f(X, X))."""
+    input_b = n * d * 8  # x only: y is the same array
+    intermediate_b = n * n * d * 8  # the N x N x D difference array
+    output_b = n * n * 8
+    return input_b, intermediate_b, output_b
+
+
+def test_seed_memory_table_is_the_notebooks():
     table = methods.seed_table()
-    got = [(r["N"], r["D"], r["input_MB"], r["intermediate_MB"], r["output_MB"], r["peak_MB"],
-            r["trick_peak_MB"]) for r in table]
-    assert len(got) == len(expected)
-    for g, e in zip(got, expected, strict=True):
-        assert g[:2] == e[:2]
-        assert g[2:] == pytest.approx(e[2:], rel=1e-12)
+    assert [(r["N"], r["D"]) for r in table] == [(100, 10), (500, 20), (1000, 50), (2000, 100)]
+    for r in table:
+        n, d = r["N"], r["D"]
+        inp, inter, out = _notebook_memory_bytes(n, d)
+        assert r["input_MB"] == inp / 1e6 and r["intermediate_MB"] == inter / 1e6
+        assert r["output_MB"] == out / 1e6
+        assert r["peak_MB"] == (inp + inter + out) / 1e6  # the notebook's peak
+        assert r["amplification"] == inter / inp
+        assert r["trick_peak_MB"] == (inp + out) / 1e6  # the notebook prints the trick's peak so
+        # numperf, same call: diff and diff*diff beside the output; the trick's three N x N arrays
+        assert r["numperf_broadcast_peak_MB"] == pytest.approx((inp + (2 * n * n * d + n * n) * 8) / 1e6)
+        assert r["numperf_trick_peak_MB"] == pytest.approx((inp + (3 * n * n + 2 * n) * 8) / 1e6)
+    first, last = table[0], table[-1]
+    assert (first["input_MB"], first["peak_MB"], first["trick_peak_MB"]) == pytest.approx(
+        (0.008, 0.888, 0.088))
+    assert (last["peak_MB"], last["amplification"], last["numperf_trick_peak_MB"]) == pytest.approx(
+        (3233.6, 2000.0, 97.632))
+
+
+def test_memory_model_command_prints_both_tables():
+    out = run_numperf("memory-model").stdout
+    rows = {tuple(line.split()[:2]): line for line in out.splitlines() if line.split()[:1] in
+            (["100"], ["500"], ["1000"], ["2000"])}
+    for r in methods.seed_table():
+        cells = rows[(str(r["N"]), str(r["D"]))].replace("|", " ").split()
+        assert cells == [str(r["N"]), str(r["D"]), f"{r['input_MB']:.4f}", f"{r['intermediate_MB']:.4f}",
+                         f"{r['output_MB']:.4f}", f"{r['peak_MB']:.4f}", f"{r['amplification']:.1f}x",
+                         f"{r['trick_peak_MB']:.4f}", f"{r['numperf_broadcast_peak_MB']:.4f}",
+                         f"{r['numperf_trick_peak_MB']:.4f}"]
+    assert "Why they differ" in out and "diff * diff" in out
 
 
 def test_model_matches_traced_allocations():

@@ -103,6 +103,14 @@ BAD_CONFIGS = [
     ({"method_params": {"blocked": {"chunk_rows": 3}}}, "method_params.blocked.chunk_rows"),
     ({"host_id": "../etc"}, "host_id"),
     ({"backends": ["wheel; rm -rf /"]}, "backends.0"),
+    ({"processes": 0}, "processes"),
+    ({"processes": 2.5}, "processes"),
+    ({"loops": 0}, "loops"),
+    ({"min_effect": 0}, "min_effect"),
+    ({"min_effect": 1.5}, "min_effect"),
+    ({"min_sample_time_s": -0.01}, "min_sample_time_s"),
+    ({"min_sample_time_s": 5, "time_limit_s": 10}, "min_sample_time_s"),
+    ({"inputs": ["gaussian"]}, "uniform"),
 ]
 
 
@@ -123,7 +131,8 @@ def test_bad_config_stops_snakemake_before_any_job(tmp_path):
 
 def test_sweep_killed_with_sigkill_leaves_no_partial_record_and_rerun_completes(tmp_path):
     cfg = {"sizes": [{"n": 400, "d": 30}, {"n": 800, "d": 30}], "dtypes": ["float32", "float64"],
-           "threads": [1], "methods": ["gemm_trick", "blocked", "broadcast_einsum"], "repeats": 5}
+           "threads": [1], "methods": ["gemm_trick", "blocked", "broadcast_einsum"], "repeats": 5,
+           "processes": 2, "min_sample_time_s": 0.005}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     env = {**os.environ, "NUMPERF_HOST_ID": "killed"}
     proc = subprocess.Popen([*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", "--configfile",
@@ -131,20 +140,20 @@ def test_sweep_killed_with_sigkill_leaves_no_partial_record_and_rerun_completes(
                             stderr=subprocess.DEVNULL, start_new_session=True)
     records = tmp_path / "results" / "killed" / "wheel" / "records"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(records.glob("*.json"))) < 3:
+    while time.monotonic() < deadline and len(list(records.glob("*/*.json"))) < 3:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    done = list(records.glob("*.json"))
-    assert 3 <= len(done) < 12, "the kill should land mid-sweep"
+    done = list(records.glob("*/*.json"))
+    assert 3 <= len(done) < 24, "the kill should land mid-sweep"
     for path in done:
         record.load_record(path)  # complete and valid, never torn
-    assert not [p for p in records.iterdir() if p.suffix != ".json"], "temporary files left behind"
+    assert not [p for p in records.glob("*/*") if p.suffix != ".json"], "temporary files left behind"
     snakemake(tmp_path, "--unlock", "--configfile", tmp_path / "c.yaml", env={"NUMPERF_HOST_ID": "killed"})
     rerun = snakemake(tmp_path, "--configfile", tmp_path / "c.yaml", env={"NUMPERF_HOST_ID": "killed"})
-    assert len(list(records.glob("*.json"))) == 12
+    assert len(list(records.glob("*/*.json"))) == 24
     ran = (rerun.stdout + rerun.stderr).count("rule run_case:")
-    assert ran <= 12 - len(done) + 1  # at most the missing ones (plus one killed mid-write)
+    assert ran <= 24 - len(done) + 1  # at most the missing ones (plus one killed mid-write)
     assert Path(tmp_path / "results" / "tables" / "runs.csv").exists()
 
 

@@ -56,6 +56,12 @@ def test_sweep_produces_tables_figures_and_a_row_per_case(tiny_run):
     assert len(big) >= 4 and big["peak_rss_bytes"].gt(0.5 * big["model_peak_bytes"]).all()
     assert ok["roofline_fraction"].between(0, 1.5).all()
     assert ok["blas_internal_api"].eq("openblas").all()
+    # every ok case was measured by both of its processes; the interval brackets the median
+    assert ok["n_processes"].eq(2).all() and ok["loops"].ge(1).all()
+    assert (ok["time_ci_low_s"] <= ok["time_median_s"]).all()
+    assert (ok["time_median_s"] <= ok["time_ci_high_s"]).all()
+    assert {"time_rel_dispersion", "other_cpu_fraction", "steal_fraction", "noisy_reason"} <= set(runs)
+    assert (ok["noisy"] == ok["noisy_reason"].notna()).all()
     for name in ("speedup", "scaling", "memory", "dtype", "failures"):
         assert (work / "results" / "tables" / f"{name}.csv").stat().st_size > 0
     hosts = pd.read_csv(work / "results" / "tables" / "hosts.csv")
@@ -70,6 +76,22 @@ def test_sweep_produces_tables_figures_and_a_row_per_case(tiny_run):
     for name in figures.FIGURES:
         assert (work / "results" / "figures" / f"{name}.png").stat().st_size > 10_000
         assert (work / "results" / "figures" / f"{name}.svg").exists()
+
+
+def test_processes_run_in_rounds_spread_over_the_sweep(tiny_run):
+    work, _, _ = tiny_run
+    records = work / "results" / "testhost" / "wheel" / "records"
+    starts = {}
+    for path in records.glob("*/p*.json"):
+        rec = json.loads(path.read_text())
+        if rec["status"] != "skipped":
+            starts.setdefault(rec["case"]["process_index"], []).append(rec["run"]["start_utc"])
+    assert sorted(starts) == [0, 1] and len(starts[0]) == len(starts[1]) == 20
+    # every case's first process ran before any case's second one
+    assert max(starts[0]) < min(starts[1])
+    # a case that is only recorded as skipped has one record, not one per process
+    skipped = [p for p in records.iterdir() if json.loads((p / "p0.json").read_text())["status"] == "skipped"]
+    assert len(skipped) == 4 and all(not (p / "p1.json").exists() for p in skipped)
 
 
 def test_second_invocation_does_nothing(tiny_run):
@@ -88,7 +110,7 @@ def test_changing_one_parameter_reruns_only_the_cases_it_touches(tiny_run, tmp_p
     assert "run_case" in out
     jobs = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
             if len(line.split()) == 2 and line.split()[1].isdigit()}
-    assert jobs["run_case"] == 8  # only the chunked cases: 2 sizes x 2 dtypes x 2 threads
+    assert jobs["run_case"] == 16  # only the chunked cases: 2 sizes x 2 dtypes x 2 threads x 2 processes
     # a smaller sweep in the same folder: the records it no longer names are inputs, not jobs
     less = cfg.replace("[broadcast, gemm_trick, blocked, chunked]", "[broadcast, blocked]")
     (work / "less.yaml").write_text(less)
@@ -126,7 +148,7 @@ def test_figures_rebuild_from_stored_records_only(tiny_run):
 def test_two_hosts_merge_and_compare(tmp_path):
     """Two real runs with different host ids in one results folder merge and compare."""
     cfg = {"sizes": [{"n": 200, "d": 10}], "dtypes": ["float64"], "threads": [1],
-           "methods": ["gemm_trick", "blocked"], "repeats": 5}
+           "methods": ["gemm_trick", "blocked"], "repeats": 5, "processes": 3, "min_sample_time_s": 0.005}
     (tmp_path / "a.yaml").write_text(yaml.safe_dump({**cfg, "host_id": "hostA"}))
     cmp = {"a": {"backend": "wheel", "host_id": "hostA"}, "b": {"backend": "wheel", "host_id": "hostB"}}
     (tmp_path / "b.yaml").write_text(yaml.safe_dump({**cfg, "host_id": "hostB", "comparisons": [cmp]}))
@@ -138,10 +160,12 @@ def test_two_hosts_merge_and_compare(tmp_path):
     assert sorted(table["method"]) == ["blocked", "gemm_trick"]
     assert (table["ci_low"] <= table["time_ratio_a_over_b"]).all()
     assert (table["time_ratio_a_over_b"] <= table["ci_high"]).all()
-    assert set(table["verdict"]) <= {"A faster", "B faster", "no clear difference"}
+    assert set(table["verdict"]) <= {"A faster", "B faster", "equivalent", "inconclusive"}
+    assert table["n_processes_a"].eq(3).all() and table["n_processes_b"].eq(3).all()
     summary = json.loads((tmp_path / "results" / "tables" / "compare"
                           / "wheel@hostA_vs_wheel@hostB.json").read_text())
     assert summary["shared_cases"] == 2 and summary["geomean_ratio_a_over_b"] > 0
+    assert summary["geomean_verdict"] in {"A faster", "B faster", "equivalent", "inconclusive"}
     proc = run_numperf("compare", "--results", tmp_path / "results", "--a-backend", "wheel",
                        "--b-backend", "wheel", "--b-host", "hostB", check=False)
     assert proc.returncode == 2 and "name host_id" in proc.stderr  # A is ambiguous: two hosts

@@ -16,15 +16,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from numperf import methods, record
+from numperf import methods, record, stats
 
-#: A row is flagged noisy when its timing CV or the 1-minute load per core exceeds these.
-NOISY_CV = 0.10
-NOISY_LOAD_PER_CORE = 1.0
+#: An ok row is flagged noisy when, during the timed samples of any of its processes, other
+#: processes used more than this fraction of the machine's CPU time (and at least the floor,
+#: a few clock ticks, so that tick rounding over a short window cannot trigger it) ...
+NOISY_OTHER_CPU_FRACTION = 0.10
+NOISY_OTHER_CPU_FLOOR_S = 0.05
+#: ... or the hypervisor stole more than this fraction ...
+NOISY_STEAL_FRACTION = 0.05
+#: ... or the case was preempted more often than this (per second of timed region) ...
+NOISY_INVOLUNTARY_SWITCHES_PER_S = 200
+#: ... or the robust spread of its per-call times (IQR / median, all processes) exceeds this.
+NOISY_REL_DISPERSION = 0.10
 #: Method whose time is the denominator of speedup.csv.
 BASELINE_METHOD = "gemm_trick"
+#: Order in which a case's status is chosen when its processes disagree (worst first).
+STATUS_SEVERITY = ("error", "oom", "timeout", "invalid", "skipped", "ok")
 
-CASE_KEYS = ["host_id", "backend", "n", "m", "d", "dtype", "threads"]
+CASE_KEYS = ["host_id", "backend", "n", "m", "d", "dtype", "threads", "inputs"]
 
 
 class AggregationError(RuntimeError):
@@ -33,7 +43,9 @@ class AggregationError(RuntimeError):
 
 def record_paths(results: Path) -> list[Path]:
     """Every case record under ``results`` (all hosts, all backends)."""
-    return sorted(Path(results).glob("*/*/records/*.json"))
+    results = Path(results)
+    # records/<case>/p<k>.json; a flat records/<case>.json is an older layout, read to be refused
+    return sorted([*results.glob("*/*/records/*/p*.json"), *results.glob("*/*/records/*.json")])
 
 
 def calibration_paths(results: Path) -> list[Path]:
@@ -63,12 +75,11 @@ def _blas_pool(rec: dict) -> dict:
 
 
 def flatten(rec: dict, path: str | Path) -> dict:
-    """One row of runs.csv from one record (column meanings are documented in the README)."""
+    """One row per process record; ``combine`` turns a case's processes into one runs.csv row."""
     c, h, t, mem = rec["case"], rec["host"], rec.get("timing") or {}, rec["memory"]
     acc, th, blas, sched = rec.get("accuracy") or {}, rec.get("threads") or {}, rec.get("blas") or {}, \
         rec.get("scheduler") or {}
-    pool, run = _blas_pool(rec), rec["run"]
-    load = (run.get("load_before") or [np.nan])[0]
+    pool, run, noise = _blas_pool(rec), rec["run"], rec.get("interference") or {}
     return {
         "host_id": h["host_id"], "hostname": h["hostname"], "cpu_model": h["cpu_model"],
         "cores_logical": h["cores_logical"], "backend": c["backend"],
@@ -76,28 +87,129 @@ def flatten(rec: dict, path: str | Path) -> dict:
         "blas_version": pool.get("version"), "blas_architecture": pool.get("architecture"),
         "verified_blas": blas.get("verified_blas"), "numpy_version": blas.get("numpy_version"),
         "openblas_coretype": rec["env"].get("OPENBLAS_CORETYPE"),
+        "openblas_l2_size": rec["env"].get("OPENBLAS_L2_SIZE"),
         "method": c["method"], "n": c["n"], "m": c["m"], "d": c["d"], "dtype": c["dtype"],
-        "threads": c["threads"], "threads_effective": th.get("effective"),
+        "threads": c["threads"], "inputs": c["inputs"], "threads_effective": th.get("effective"),
         "params": json.dumps(c.get("params_resolved") or c["params"], sort_keys=True),
+        "processes": c["processes"], "process_index": c["process_index"],
         "status": rec["status"], "reason": rec["reason"],
-        "time_median_s": t.get("median_s"), "time_min_s": t.get("min_s"), "time_mean_s": t.get("mean_s"),
-        "time_std_s": t.get("std_s"), "time_q1_s": t.get("q1_s"), "time_q3_s": t.get("q3_s"),
-        "time_iqr_s": t.get("iqr_s"), "time_cv": t.get("cv"),
-        "n_samples": len(t.get("samples_s", [])),
-        "peak_rss_bytes": mem.get("peak_rss_bytes"), "peak_rss_max_bytes": mem.get("peak_rss_max_bytes"),
+        "samples_s": t.get("samples_s", []), "loops": t.get("loops"),
+        "peak_samples_bytes": mem.get("samples_peak_rss_bytes") or [],
         "traced_peak_bytes": mem.get("traced_peak_bytes"),
         "model_peak_bytes": mem["model"]["kernel_peak_bytes"],
         "model_total_peak_bytes": mem["model"]["peak_bytes"],
         "max_abs_error": acc.get("max_abs_error"), "max_rel_error": acc.get("max_rel_error"),
-        "flops": rec.get("flops"), "gflops": rec.get("gflops"),
-        "load_before_1m": load, "slurm_job_id": sched.get("job_id"), "node": sched.get("node"),
+        "flops": rec.get("flops"),
+        "interference_wall_s": noise.get("wall_s"), "cpu_capacity_s": noise.get("cpu_capacity_s"),
+        "other_cpu_s": noise.get("other_cpu_s"), "steal_s": noise.get("steal_s"),
+        "involuntary_switches": noise.get("involuntary_switches"),
+        "slurm_job_id": sched.get("job_id"), "node": sched.get("node"),
         "cpus_allocated": sched.get("cpus_allocated"), "start_utc": run.get("start_utc"),
-        "git_commit": run.get("git_commit"), "case_id": c["case_id"], "record_path": str(path),
+        "end_utc": run.get("end_utc"), "git_commit": run.get("git_commit"), "case_id": c["case_id"],
+        "record_path": str(Path(path).parent if Path(path).name.startswith("p") else path),
     }
 
 
+def _case_status(group: pd.DataFrame) -> tuple[str, str | None]:
+    """A case's status: ok when every process is; otherwise the worst, naming its process."""
+    if (group["status"] == "ok").all():
+        return "ok", None
+    worst = min(group["status"], key=STATUS_SEVERITY.index)
+    bad = group[group["status"] == worst].iloc[0]
+    if group["status"].nunique() == 1 and group["reason"].nunique(dropna=False) == 1:
+        return worst, bad["reason"]
+    return worst, f"process {bad['process_index']} of {bad['processes']}: {bad['reason']}"
+
+
+def _timing_columns(ok: pd.DataFrame) -> dict:
+    """Median time per call with its between-process interval, order statistics, dispersion."""
+    per_process = [list(s) for s in ok["samples_s"] if len(s)]
+    if not per_process:
+        return {}
+    medians = stats.process_medians(per_process)
+    median, low, high = stats.median_interval(medians)
+    pooled = np.concatenate(per_process)
+    q1, q3 = np.percentile(pooled, [25, 75])
+    mean, std = float(pooled.mean()), float(pooled.std(ddof=1)) if len(pooled) > 1 else 0.0
+    return {
+        "n_processes": len(per_process), "loops": int(np.median(ok["loops"].dropna())),
+        "n_samples": len(pooled), "time_median_s": median, "time_ci_low_s": low, "time_ci_high_s": high,
+        "time_resolvable_effect": stats.resolvable_effect(low, high),
+        "time_min_s": float(pooled.min()), "time_mean_s": mean, "time_std_s": std,
+        "time_q1_s": float(q1), "time_q3_s": float(q3), "time_iqr_s": float(q3 - q1),
+        "time_cv": std / mean if mean > 0 else np.nan,
+        "time_rel_dispersion": float((q3 - q1) / np.median(pooled)),
+        "time_process_medians_s": json.dumps([float(v) for v in medians]),
+    }
+
+
+def _interference_columns(ok: pd.DataFrame) -> dict:
+    """The worst process's interference: other processes' CPU share, steal, preemptions."""
+    cap = ok["cpu_capacity_s"].astype(float)
+    wall = ok["interference_wall_s"].astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {"other_cpu_fraction": float(np.nanmax((ok["other_cpu_s"] / cap).to_numpy(float), initial=0)),
+                "steal_fraction": float(np.nanmax((ok["steal_s"] / cap).to_numpy(float), initial=0)),
+                "involuntary_switches_per_s": float(np.nanmax(
+                    (ok["involuntary_switches"] / wall).to_numpy(float), initial=0))}
+
+
+def _noisy_reasons(ok: pd.DataFrame, timing: dict) -> list[str]:
+    """Why a case's timings are doubtful, from measured interference and robust dispersion."""
+    reasons = []
+    for _, p in ok.iterrows():
+        k, cap = f"process {p['process_index']}", p["cpu_capacity_s"] or 0.0
+        if p["other_cpu_s"] is not None and p["other_cpu_s"] > max(NOISY_OTHER_CPU_FRACTION * cap,
+                                                                   NOISY_OTHER_CPU_FLOOR_S):
+            reasons.append(f"{k}: other processes used {p['other_cpu_s'] / cap:.0%} of the CPUs")
+        steal_limit = max(NOISY_STEAL_FRACTION * cap, NOISY_OTHER_CPU_FLOOR_S)
+        if p["steal_s"] is not None and p["steal_s"] > steal_limit:
+            reasons.append(f"{k}: the hypervisor stole {p['steal_s'] / cap:.0%} of the CPUs")
+        wall = p["interference_wall_s"] or 0.0
+        if wall > 0 and p["involuntary_switches"] / wall > NOISY_INVOLUNTARY_SWITCHES_PER_S:
+            reasons.append(f"{k}: preempted {p['involuntary_switches'] / wall:.0f} times per second")
+    if timing.get("time_rel_dispersion", 0) > NOISY_REL_DISPERSION:
+        reasons.append(f"per-call times spread: IQR/median {timing['time_rel_dispersion']:.2f} "
+                       f"> {NOISY_REL_DISPERSION}")
+    return reasons
+
+
+def combine(procs: pd.DataFrame) -> pd.DataFrame:
+    """One runs.csv row per case from its process rows (nothing dropped: every case gets a row)."""
+    rows = []
+    for _, group in procs.groupby(["host_id", "backend", "case_id"], sort=False):
+        group = group.sort_values("process_index")
+        first = group.iloc[0]
+        status, reason = _case_status(group)
+        ok = group[group["status"] == "ok"]
+        timing = _timing_columns(ok)
+        peaks = [b for lst in ok["peak_samples_bytes"] for b in lst]
+        row = {k: first[k] for k in procs.columns if k not in (
+            "samples_s", "peak_samples_bytes", "process_index", "status", "reason", "loops",
+            "interference_wall_s", "cpu_capacity_s", "other_cpu_s", "steal_s", "involuntary_switches")}
+        checked = group[group["max_abs_error"].notna()]
+        row.update({
+            "status": status, "reason": reason, "n_processes": 0, "loops": np.nan, "n_samples": 0,
+            **timing, **(_interference_columns(ok) if len(ok) else {}),
+            "peak_rss_bytes": int(np.median(peaks)) if peaks else np.nan,
+            "peak_rss_max_bytes": int(max(peaks)) if peaks else np.nan,
+            "traced_peak_bytes": checked["traced_peak_bytes"].iloc[0] if len(checked) else np.nan,
+            "max_abs_error": checked["max_abs_error"].iloc[0] if len(checked) else np.nan,
+            "max_rel_error": checked["max_rel_error"].iloc[0] if len(checked) else np.nan,
+            "start_utc": group["start_utc"].min(), "end_utc": group["end_utc"].dropna().max(),
+            "slurm_job_id": ",".join(str(j) for j in group["slurm_job_id"].dropna()) or None,
+        })
+        if "time_median_s" in timing:
+            row["gflops"] = row["flops"] / timing["time_median_s"] / 1e9
+            row.update({k: timing[k] for k in ("n_processes", "loops", "n_samples")})
+        reasons = _noisy_reasons(ok, timing) if status == "ok" else []
+        row["noisy"], row["noisy_reason"] = bool(reasons), "; ".join(reasons) or None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def read_records(results: Path, quarantine: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All records as the runs table, and the table of quarantined files."""
+    """All process records, one row each, and the table of quarantined files."""
     results = Path(results)
     rows, bad = [], []
     for path in record_paths(results):
@@ -115,8 +227,7 @@ def read_records(results: Path, quarantine: bool = False) -> tuple[pd.DataFrame,
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(src, dest)
         b["moved_to"] = str(dest)
-    runs = pd.DataFrame(rows)
-    return runs, pd.DataFrame(bad, columns=["path", "reason", "moved_to"])
+    return pd.DataFrame(rows), pd.DataFrame(bad, columns=["path", "reason", "moved_to"])
 
 
 def read_calibration(results: Path) -> pd.DataFrame:
@@ -146,42 +257,61 @@ def add_roofline(runs: pd.DataFrame, cal: pd.DataFrame) -> pd.DataFrame:
     return runs.drop(columns=["dgemm_gflops", "sgemm_gflops", "write_bandwidth_bytes_per_s"])
 
 
-def flag_noisy(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mark (never drop) ok rows whose samples or machine load make them doubtful."""
-    load_per_core = runs["load_before_1m"] / runs["cores_logical"]
-    runs["noisy"] = (runs["status"] == "ok") & ((runs["time_cv"] > NOISY_CV) |
-                                                (load_per_core > NOISY_LOAD_PER_CORE))
-    return runs
+def ratio_columns(df: pd.DataFrame, num: str, den: str, min_effect: float,
+                  labels: tuple[str, str]) -> pd.DataFrame:
+    """Time ratio ``num``/``den`` per row with its between-process interval and a verdict.
+
+    ``num`` and ``den`` are suffixes of ``time_process_medians_s`` columns in ``df``; ``labels``
+    name the verdicts for a ratio below and above 1.
+    """
+    out = []
+    for a, b in zip(df[f"time_process_medians_s{num}"], df[f"time_process_medians_s{den}"], strict=True):
+        ratio, lo, hi = stats.ratio_interval(json.loads(a), json.loads(b))
+        out.append({"ratio": ratio, "ci_low": lo, "ci_high": hi,
+                    "verdict": stats.verdict(ratio, lo, hi, min_effect, labels)})
+    return pd.DataFrame(out, index=df.index, columns=["ratio", "ci_low", "ci_high", "verdict"])
 
 
-def speedup_table(runs: pd.DataFrame, baseline: str = BASELINE_METHOD) -> pd.DataFrame:
-    """Each method's speedup over ``baseline`` on the same host, backend, size, dtype, threads."""
-    ok = runs[runs["status"] == "ok"]
-    base = ok[ok["method"] == baseline][CASE_KEYS + ["time_median_s"]]
-    out = ok.merge(base, on=CASE_KEYS, suffixes=("", "_baseline"))
+def _ok(runs: pd.DataFrame) -> pd.DataFrame:
+    return runs[(runs["status"] == "ok") & runs["time_median_s"].notna()]
+
+
+def speedup_table(runs: pd.DataFrame, baseline: str = BASELINE_METHOD,
+                  min_effect: float = stats.MIN_EFFECT) -> pd.DataFrame:
+    """Each method's speedup over ``baseline`` on the same host, backend, size, dtype, threads, inputs."""
+    ok = _ok(runs)
+    cols = CASE_KEYS + ["method", "time_median_s", "time_process_medians_s"]
+    out = ok[cols].merge(ok[ok["method"] == baseline][CASE_KEYS + cols[-2:]], on=CASE_KEYS,
+                         suffixes=("", "_baseline"))
+    r = ratio_columns(out, "_baseline", "", min_effect, ("slower", "faster"))
     out["baseline_method"] = baseline
-    out["speedup_vs_baseline"] = out["time_median_s_baseline"] / out["time_median_s"]
+    out["speedup_vs_baseline"], out["speedup_ci_low"], out["speedup_ci_high"] = r["ratio"], r["ci_low"], \
+        r["ci_high"]
+    out["verdict"] = r["verdict"]
     cols = CASE_KEYS + ["method", "baseline_method", "time_median_s", "time_median_s_baseline",
-                        "speedup_vs_baseline"]
+                        "speedup_vs_baseline", "speedup_ci_low", "speedup_ci_high", "verdict"]
     return out[cols].sort_values(CASE_KEYS + ["method"]).reset_index(drop=True)
 
 
-def scaling_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Thread scaling: speedup over the 1-thread time and parallel efficiency (speedup / threads)."""
-    keys = ["host_id", "backend", "method", "n", "m", "d", "dtype"]
-    ok = runs[runs["status"] == "ok"]
-    one = ok[ok["threads"] == 1][keys + ["time_median_s"]]
-    out = ok.merge(one, on=keys, suffixes=("", "_1thread"))
-    out["speedup"] = out["time_median_s_1thread"] / out["time_median_s"]
+def scaling_table(runs: pd.DataFrame, min_effect: float = stats.MIN_EFFECT) -> pd.DataFrame:
+    """Thread scaling: speedup over the 1-thread time with its interval, and parallel efficiency."""
+    keys = ["host_id", "backend", "method", "n", "m", "d", "dtype", "inputs"]
+    ok = _ok(runs)
+    cols = keys + ["time_median_s", "time_process_medians_s"]
+    out = ok[cols + ["threads"]].merge(ok[ok["threads"] == 1][cols], on=keys, suffixes=("", "_1thread"))
+    r = ratio_columns(out, "_1thread", "", min_effect, ("slower", "faster"))
+    out["speedup"], out["speedup_ci_low"], out["speedup_ci_high"] = r["ratio"], r["ci_low"], r["ci_high"]
+    out["verdict"] = r["verdict"].where(out["threads"] != 1, "baseline")
     out["parallel_efficiency"] = out["speedup"] / out["threads"]
-    cols = keys + ["threads", "time_median_s", "time_median_s_1thread", "speedup", "parallel_efficiency"]
+    cols = keys + ["threads", "time_median_s", "time_median_s_1thread", "speedup", "speedup_ci_low",
+                   "speedup_ci_high", "verdict", "parallel_efficiency"]
     return out[cols].sort_values(keys + ["threads"]).reset_index(drop=True)
 
 
 def memory_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Measured (peak RSS, tracemalloc) against modelled peak bytes above the baseline."""
     ok = runs[runs["status"] == "ok"]
-    keys = ["host_id", "backend", "method", "n", "m", "d", "dtype"]
+    keys = ["host_id", "backend", "method", "n", "m", "d", "dtype", "inputs"]
     out = ok.groupby(keys, as_index=False).agg(
         peak_rss_bytes=("peak_rss_bytes", "median"), traced_peak_bytes=("traced_peak_bytes", "median"),
         model_peak_bytes=("model_peak_bytes", "first"))
@@ -190,14 +320,17 @@ def memory_table(runs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def dtype_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """float32 against float64: time ratio and both errors for the same case otherwise."""
-    keys = ["host_id", "backend", "method", "n", "m", "d", "threads"]
-    ok = runs[runs["status"] == "ok"]
-    f32 = ok[ok["dtype"] == "float32"][keys + ["time_median_s", "max_rel_error"]]
-    f64 = ok[ok["dtype"] == "float64"][keys + ["time_median_s", "max_rel_error"]]
-    out = f32.merge(f64, on=keys, suffixes=("_float32", "_float64"))
-    out["float64_over_float32_time"] = out["time_median_s_float64"] / out["time_median_s_float32"]
+def dtype_table(runs: pd.DataFrame, min_effect: float = stats.MIN_EFFECT) -> pd.DataFrame:
+    """float32 against float64: time ratio with its interval, and both errors, same case otherwise."""
+    keys = ["host_id", "backend", "method", "n", "m", "d", "threads", "inputs"]
+    ok = _ok(runs)
+    cols = keys + ["time_median_s", "time_process_medians_s", "max_rel_error"]
+    out = ok[ok["dtype"] == "float32"][cols].merge(ok[ok["dtype"] == "float64"][cols], on=keys,
+                                                   suffixes=("_float32", "_float64"))
+    r = ratio_columns(out, "_float64", "_float32", min_effect, ("float64 faster", "float32 faster"))
+    out["float64_over_float32_time"], out["ci_low"], out["ci_high"] = r["ratio"], r["ci_low"], r["ci_high"]
+    out["verdict"] = r["verdict"]
+    out = out.drop(columns=["time_process_medians_s_float32", "time_process_medians_s_float64"])
     return out.sort_values(keys).reset_index(drop=True)
 
 
@@ -211,8 +344,7 @@ def failures_table(runs: pd.DataFrame) -> pd.DataFrame:
     bad["reason_kind"] = bad["reason"].str.split(":").str[0]
     noisy = bad["status"] == "ok"
     bad.loc[noisy, "reason_kind"] = "noisy"
-    bad.loc[noisy, "reason"] = (f"noisy: timing CV > {NOISY_CV} or 1-minute load per core > "
-                                f"{NOISY_LOAD_PER_CORE}")
+    bad.loc[noisy, "reason"] = "noisy: " + bad.loc[noisy, "noisy_reason"].astype(str)
     out = bad.groupby(["host_id", "backend", "status", "reason_kind"], as_index=False).agg(
         cases=("case_id", "size"), example_case=("case_id", "first"), example_reason=("reason", "first"))
     return out[cols]
@@ -225,17 +357,19 @@ def write_table(df: pd.DataFrame, path: Path) -> None:
 
 
 def aggregate(results: str | Path, out: str | Path, quarantine: bool = False,
-              baseline: str = BASELINE_METHOD) -> dict[str, pd.DataFrame]:
+              baseline: str = BASELINE_METHOD,
+              min_effect: float = stats.MIN_EFFECT) -> dict[str, pd.DataFrame]:
     """Build and write every table; return them by name."""
     results, out = Path(results), Path(out)
-    runs, bad = read_records(results, quarantine=quarantine)
-    if runs.empty:
+    procs, bad = read_records(results, quarantine=quarantine)
+    if procs.empty:
         raise AggregationError(f"no records found under {results}/<host>/<backend>/records/")
-    runs = flag_noisy(add_roofline(runs, read_calibration(results)))
-    runs = runs.sort_values(["host_id", "backend", "method", "dtype", "threads", "n", "d"])
-    tables = {"runs": runs.reset_index(drop=True), "speedup": speedup_table(runs, baseline),
-              "scaling": scaling_table(runs), "memory": memory_table(runs), "dtype": dtype_table(runs),
-              "failures": failures_table(runs), "hosts": hosts_table(results), "quarantine": bad}
+    runs = add_roofline(combine(procs), read_calibration(results))
+    runs = runs.sort_values(["host_id", "backend", "method", "dtype", "threads", "inputs", "n", "d"])
+    tables = {"runs": runs.reset_index(drop=True), "speedup": speedup_table(runs, baseline, min_effect),
+              "scaling": scaling_table(runs, min_effect), "memory": memory_table(runs),
+              "dtype": dtype_table(runs, min_effect), "failures": failures_table(runs),
+              "hosts": hosts_table(results), "quarantine": bad}
     for name, df in tables.items():
         write_table(df, out / f"{name}.csv")
     with record.atomic_write(out / "runs.parquet", "wb") as fh:

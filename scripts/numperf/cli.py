@@ -34,6 +34,37 @@ def _nonneg_int(text: str) -> int:
     return value
 
 
+def _nonneg_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return value
+
+
+def _time_limit_s(text: str) -> float:
+    """A case time limit: finite and at least 1 s (starting the case process alone takes a fraction)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds >= 1, got {text!r}") from None
+    if not 1 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 1, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number strictly between 0 and 1, got {text}")
+    return value
+
+
 def _add_host_id(p) -> None:
     p.add_argument("--host-id", help="label results with this host id instead of the detected one "
                    "(letters, digits, '.', '_', '-'; also NUMPERF_HOST_ID)")
@@ -51,16 +82,24 @@ def _add_run_case(sub) -> None:
     p.add_argument("--dtype", default="float64", choices=["float32", "float64"])
     p.add_argument("--threads", type=_positive_int, default=1, help="BLAS threads")
     p.add_argument("--backend", default="wheel", help="BLAS backend label (see `numperf backends`)")
-    p.add_argument("--repeats", type=_positive_int, default=5, help="timed repetitions")
+    p.add_argument("--repeats", type=_positive_int, default=5, help="timed samples per process")
+    p.add_argument("--processes", type=_positive_int, default=3,
+                   help="independent processes that measure this case (this run is one of them)")
+    p.add_argument("--process", type=_nonneg_int, default=0, help="index of this process, 0..processes-1")
+    p.add_argument("--min-sample-time-s", type=_nonneg_float, default=0.02,
+                   help="a sample repeats the kernel until it lasts this long (0: one call per sample)")
+    p.add_argument("--loops", type=_positive_int, help="calls per sample (default: calibrated)")
+    p.add_argument("--inputs", default="uniform", help="input distribution (numperf.inputs)")
     p.add_argument("--warmup", type=_nonneg_int, default=1, help="untimed warm-up calls")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the input data (>= 0)")
     p.add_argument("--chunk-rows", type=_positive_int, help="rows per chunk (chunked)")
     p.add_argument("--block-rows", type=_positive_int, help="rows per block (blocked; default: auto)")
     p.add_argument("--accuracy-rows", type=_positive_int, default=32, help="rows sampled for the error check")
-    p.add_argument("--time-limit-s", type=float, default=600.0, help="kill the case after this many seconds")
-    p.add_argument("--mem-budget-mb", type=float, default=0.0,
+    p.add_argument("--time-limit-s", type=_time_limit_s, default=600.0,
+                   help="kill the case after this many seconds (finite, >= 1)")
+    p.add_argument("--mem-budget-mb", type=_nonneg_float, default=0.0,
                    help="skip if the modelled peak exceeds it; also caps the child's memory (0: none)")
-    p.add_argument("--mem-limit-mb", type=float, default=0.0,
+    p.add_argument("--mem-limit-mb", type=_nonneg_float, default=0.0,
                    help="cap the kernel's memory in the child at this (default: the budget)")
     p.add_argument("--skip-reason", help="write a skipped record with this reason instead of running")
     p.add_argument("--allocated-cpus", type=_positive_int,
@@ -78,7 +117,9 @@ def _cmd_run_case(args) -> int:
     try:
         spec = runner.CaseSpec(method=args.method, n=args.n, m=args.m, d=args.d, dtype=args.dtype,
                                threads=args.threads, backend=args.backend, repeats=args.repeats,
-                               warmup=args.warmup, seed=args.seed,
+                               warmup=args.warmup, seed=args.seed, inputs=args.inputs,
+                               processes=args.processes, min_sample_time_s=args.min_sample_time_s,
+                               loops=args.loops,
                                params={k: v for k, v in params.items() if v},
                                accuracy_rows=args.accuracy_rows, time_limit_s=args.time_limit_s,
                                mem_budget_bytes=int(args.mem_budget_mb * 1e6),
@@ -86,7 +127,12 @@ def _cmd_run_case(args) -> int:
     except ValueError as exc:
         print(f"numperf run-case: error: {exc}", file=sys.stderr)
         return 2
-    rec = runner.run_case(spec, skip_reason=args.skip_reason, allocated_cpus=args.allocated_cpus)
+    if args.process >= args.processes:
+        print(f"numperf run-case: error: --process {args.process} is out of range; allowed: "
+              f"0..{args.processes - 1} (--processes {args.processes})", file=sys.stderr)
+        return 2
+    rec = runner.run_case(spec, skip_reason=args.skip_reason, allocated_cpus=args.allocated_cpus,
+                          process_index=args.process)
     if args.out:
         try:
             runner.write_record(rec, args.out)
@@ -104,7 +150,8 @@ def _cmd_run_case(args) -> int:
 def _add_memory_model(sub) -> None:
     p = sub.add_parser("memory-model", help="print the registry's memory model (seed table by default)",
                        description="Print predicted memory. Without --n: the seed notebook's table "
-                       "(float64, y = x, MB = 10**6 bytes).")
+                       "exactly as it defines it (float64, y = x, MB = 10**6 bytes), beside numperf's "
+                       "model of what the same calls hold at their peak, and why they differ.")
     p.add_argument("--n", type=_positive_int)
     p.add_argument("--m", type=_positive_int)
     p.add_argument("--d", type=_positive_int, default=50)
@@ -153,11 +200,16 @@ def _add_calibrate(sub) -> None:
 
 
 def _cmd_calibrate(args) -> int:
-    from numperf import runner
+    from numperf import backends, runner
 
     if args.allocated_cpus is not None and args.allocated_cpus < args.threads:
         print(f"numperf calibrate: error: the job was given {args.allocated_cpus} CPU(s), "
               f"calibration needs {args.threads}", file=sys.stderr)
+        return 2
+    try:
+        backends.get(args.backend)
+    except ValueError as exc:
+        print(f"numperf calibrate: error: --backend: {exc}", file=sys.stderr)
         return 2
     cal = runner.run_calibration(args.backend, args.threads, args.out)
     if cal["status"] == "ok":
@@ -218,6 +270,8 @@ def _add_aggregate(sub) -> None:
     p.add_argument("--results", default="results")
     p.add_argument("--out", default="results/tables")
     p.add_argument("--baseline", default="gemm_trick", help="method that speedup.csv divides by")
+    p.add_argument("--min-effect", type=_fraction, default=0.05,
+                   help="smallest relative difference worth a verdict (default 0.05)")
     p.add_argument("--quarantine", action="store_true",
                    help="move invalid files to RESULTS/quarantine/ and list them instead of failing")
     p.set_defaults(func=_cmd_aggregate)
@@ -228,7 +282,7 @@ def _cmd_aggregate(args) -> int:
 
     try:
         tables = aggregate.aggregate(args.results, args.out, quarantine=args.quarantine,
-                                     baseline=args.baseline)
+                                     baseline=args.baseline, min_effect=args.min_effect)
     except aggregate.AggregationError as exc:
         print(f"numperf aggregate: error: {exc}", file=sys.stderr)
         return 1
@@ -268,14 +322,17 @@ def _add_backends(sub) -> None:
 
 def _add_compare(sub) -> None:
     p = sub.add_parser("compare", help="compare two (host, backend) selections over their shared cases",
-                       description="Per shared case: time ratio A/B of medians with a bootstrap 95%% "
-                       "interval from the raw samples, a verdict only where it excludes 1, and a "
-                       "geometric-mean summary.")
+                       description="Per shared case: time ratio A/B with a 95%% interval from the spread "
+                       "between each side's processes; 'A faster'/'B faster' only where the interval "
+                       "excludes 1 and the difference exceeds --min-effect, 'equivalent' where the "
+                       "interval lies within it, else 'inconclusive'; and a geometric-mean summary.")
     p.add_argument("--results", default="results")
     p.add_argument("--a-backend", required=True)
     p.add_argument("--a-host", help="host id of A (optional if only one host has that backend)")
     p.add_argument("--b-backend", required=True)
     p.add_argument("--b-host")
+    p.add_argument("--min-effect", type=_fraction, default=0.05,
+                   help="smallest relative difference worth a verdict (default 0.05)")
     p.add_argument("--out", help="CSV of per-case ratios (default: print)")
     p.add_argument("--summary", help="JSON summary path")
     p.set_defaults(func=_cmd_compare)
@@ -287,7 +344,7 @@ def _cmd_compare(args) -> int:
     a = {"backend": args.a_backend, "host_id": args.a_host}
     b = {"backend": args.b_backend, "host_id": args.b_host}
     try:
-        table, summary = compare.compare(args.results, a, b)
+        table, summary = compare.compare(args.results, a, b, min_effect=args.min_effect)
     except (ValueError, record.RecordError) as exc:
         print(f"numperf compare: error: {exc}", file=sys.stderr)
         return 2
@@ -302,12 +359,42 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _add_stability(sub) -> None:
+    p = sub.add_parser("stability", help="A/A test: run a sweep twice under two labels and compare",
+                       description="Run CONFIG twice with the real workflow in WORKDIR under two host "
+                       "labels, compare the runs case by case and print the false-difference rate and "
+                       "the smallest effect this host resolves. Writes WORKDIR/stability.csv and .json.")
+    p.add_argument("--config", default="config/stability.yaml")
+    p.add_argument("--workdir", default="results/stability")
+    p.add_argument("--label", help="prefix of the two host labels (default: this host's id)")
+    p.add_argument("--cores", default="all")
+    p.add_argument("--keep", action="store_true", help="reuse records of an earlier A/A run in WORKDIR")
+    p.set_defaults(func=_cmd_stability)
+
+
+def _cmd_stability(args) -> int:
+    from numperf import config, stability
+
+    try:
+        _, summary = stability.stability(args.config, args.workdir, args.label, args.cores,
+                                         fresh=not args.keep)
+    except config.ConfigError as exc:
+        print(f"numperf stability: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        print(f"numperf stability: error: {exc}", file=sys.stderr)
+        return 1
+    print(stability.summary_text(summary))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``numperf`` argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="numperf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_run_case, _add_memory_model, _add_methods, _add_calibrate, _add_probe,
-                _add_backends, _add_validate_config, _add_aggregate, _add_figure, _add_compare):
+                _add_backends, _add_validate_config, _add_aggregate, _add_figure, _add_compare,
+                _add_stability):
         add(sub)
     return parser
 
@@ -316,11 +403,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``numperf`` console script."""
     args = build_parser().parse_args(argv)
     if getattr(args, "host_id", None):
-        from numperf import metadata
+        from numperf import config, metadata
 
-        if not metadata.HOST_LABEL.match(args.host_id):
+        if not metadata.HOST_LABEL.match(args.host_id) or args.host_id in config.RESERVED_HOST_IDS:
             print(f"numperf: error: --host-id {args.host_id!r} is not a valid label (letters, digits, "
-                  "'.', '_', '-'; at most 64 characters)", file=sys.stderr)
+                  "'.', '_', '-'; at most 64 characters; not "
+                  f"{', '.join(sorted(config.RESERVED_HOST_IDS))})", file=sys.stderr)
             return 2
         os.environ["NUMPERF_HOST_ID"] = args.host_id  # children inherit it
     return args.func(args)

@@ -1,8 +1,9 @@
 """Compare two (host, backend) selections over the cases they share.
 
-For every shared case (method, n, m, d, dtype, threads) the time ratio A/B of median times
-gets a bootstrap confidence interval from the raw timing samples; a verdict is given only
-where the interval excludes 1. A geometric mean over the shared cases summarizes.
+For every shared case (method, n, m, d, dtype, threads, inputs) the time ratio A/B gets an
+interval from the spread between each side's processes (numperf.stats) and a verdict that
+needs both a clear interval and a difference of at least ``min_effect``; a geometric mean
+over the shared cases, with its own interval and verdict, summarizes.
 """
 
 from __future__ import annotations
@@ -12,31 +13,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from numperf import aggregate, record
+from numperf import aggregate, stats
 
-CASE = ["method", "n", "m", "d", "dtype", "threads"]
-BOOTSTRAP = 2000
-CONFIDENCE = 0.95
+CASE = ["method", "n", "m", "d", "dtype", "threads", "inputs"]
 
 
-def _samples(results: Path) -> pd.DataFrame:
-    rows = []
-    for path in aggregate.record_paths(results):
-        rec = record.load_record(path)
-        if rec["status"] != "ok":
-            continue
-        c = rec["case"]
-        rows.append({"host_id": rec["host"]["host_id"], "backend": c["backend"],
-                     "numpy_version": (rec.get("blas") or {}).get("numpy_version"),
-                     "cpu_model": rec["host"]["cpu_model"],
-                     **{k: c[k] for k in CASE}, "samples": rec["timing"]["samples_s"]})
-    return pd.DataFrame(rows)
+def _cases(results: Path) -> pd.DataFrame:
+    """The ok cases of every host and backend under ``results`` (one row per case)."""
+    procs, _ = aggregate.read_records(results)
+    if procs.empty:
+        return pd.DataFrame(columns=["host_id", "backend", *CASE])
+    runs = aggregate.combine(procs)
+    return runs[(runs["status"] == "ok") & runs["time_median_s"].notna()]
 
 
-def resolve(samples: pd.DataFrame, selection: dict) -> tuple[str, str]:
+def resolve(cases: pd.DataFrame, selection: dict) -> tuple[str, str]:
     """(host_id, backend) of a selection; host_id may be omitted when only one host has the backend."""
     backend = selection["backend"]
-    hosts = sorted(samples.loc[samples["backend"] == backend, "host_id"].unique()) if len(samples) else []
+    hosts = sorted(cases.loc[cases["backend"] == backend, "host_id"].unique()) if len(cases) else []
     host = selection.get("host_id")
     if host is None:
         if len(hosts) != 1:
@@ -49,43 +43,40 @@ def resolve(samples: pd.DataFrame, selection: dict) -> tuple[str, str]:
     return host, backend
 
 
-def ratio_ci(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[float, float, float]:
-    """Median(a)/median(b) and its percentile-bootstrap interval from resampled raw samples."""
-    ia = rng.integers(0, len(a), size=(BOOTSTRAP, len(a)))
-    ib = rng.integers(0, len(b), size=(BOOTSTRAP, len(b)))
-    boot = np.median(a[ia], axis=1) / np.median(b[ib], axis=1)
-    tail = (1 - CONFIDENCE) / 2 * 100
-    lo, hi = np.percentile(boot, [tail, 100 - tail])
-    return float(np.median(a) / np.median(b)), float(lo), float(hi)
+COLUMNS = CASE + ["time_median_a_s", "time_median_b_s", "time_ratio_a_over_b", "ci_low", "ci_high",
+                  "verdict", "n_processes_a", "n_processes_b", "noisy_a", "noisy_b",
+                  "numpy_version_a", "numpy_version_b"]
 
 
-def compare(results: str | Path, a: dict, b: dict, seed: int = 0) -> tuple[pd.DataFrame, dict]:
+def compare(results: str | Path, a: dict, b: dict,
+            min_effect: float = stats.MIN_EFFECT) -> tuple[pd.DataFrame, dict]:
     """Per-case ratios A/B with intervals and verdicts, and a geometric-mean summary."""
-    samples = _samples(Path(results))
-    (ha, ba), (hb, bb) = resolve(samples, a), resolve(samples, b)
-    sa = samples[(samples["host_id"] == ha) & (samples["backend"] == ba)]
-    sb = samples[(samples["host_id"] == hb) & (samples["backend"] == bb)]
+    cases = _cases(Path(results))
+    (ha, ba), (hb, bb) = resolve(cases, a), resolve(cases, b)
+    keep = CASE + ["time_median_s", "time_process_medians_s", "n_processes", "noisy", "numpy_version"]
+    sa = cases[(cases["host_id"] == ha) & (cases["backend"] == ba)][keep]
+    sb = cases[(cases["host_id"] == hb) & (cases["backend"] == bb)][keep]
     shared = sa.merge(sb, on=CASE, suffixes=("_a", "_b"))
-    rng = np.random.default_rng(seed)
-    rows = []
-    for _, r in shared.iterrows():
-        ratio, lo, hi = ratio_ci(np.asarray(r["samples_a"]), np.asarray(r["samples_b"]), rng)
-        verdict = "A faster" if hi < 1 else "B faster" if lo > 1 else "no clear difference"
-        rows.append({**{k: r[k] for k in CASE}, "time_median_a_s": float(np.median(r["samples_a"])),
-                     "time_median_b_s": float(np.median(r["samples_b"])), "time_ratio_a_over_b": ratio,
-                     "ci_low": lo, "ci_high": hi, "verdict": verdict,
-                     "numpy_version_a": r["numpy_version_a"], "numpy_version_b": r["numpy_version_b"]})
-    table = pd.DataFrame(rows, columns=CASE + ["time_median_a_s", "time_median_b_s", "time_ratio_a_over_b",
-                                               "ci_low", "ci_high", "verdict", "numpy_version_a",
-                                               "numpy_version_b"])
-    summary = {"a": f"{ha}/{ba}", "b": f"{hb}/{bb}", "shared_cases": len(table)}
+    r = aggregate.ratio_columns(shared, "_a", "_b", min_effect, ("A faster", "B faster"))
+    shared["time_ratio_a_over_b"], shared["ci_low"], shared["ci_high"] = r["ratio"], r["ci_low"], r["ci_high"]
+    shared["verdict"] = r["verdict"]
+    table = shared.rename(columns={"time_median_s_a": "time_median_a_s",
+                                   "time_median_s_b": "time_median_b_s"})
+    table = table[COLUMNS].sort_values(CASE).reset_index(drop=True)
+    summary = {"a": f"{ha}/{ba}", "b": f"{hb}/{bb}", "shared_cases": len(table), "min_effect": min_effect,
+               "confidence": stats.CONFIDENCE}
     if len(table):
-        logs = np.log(table["time_ratio_a_over_b"].to_numpy())
-        boot = rng.choice(logs, size=(BOOTSTRAP, len(logs))).mean(axis=1)
-        tail = (1 - CONFIDENCE) / 2 * 100
-        summary.update(geomean_ratio_a_over_b=float(np.exp(logs.mean())),
-                       geomean_ci=[float(np.exp(v)) for v in np.percentile(boot, [tail, 100 - tail])],
-                       verdicts=table["verdict"].value_counts().to_dict(),
+        geo, lo, hi = stats.geomean_interval(table["time_ratio_a_over_b"], table["ci_low"], table["ci_high"])
+        counts = table["verdict"].value_counts()
+        faster = int(counts.get("A faster", 0) + counts.get("B faster", 0))
+        summary.update(geomean_ratio_a_over_b=geo, geomean_ci=[lo, hi],
+                       geomean_verdict=stats.verdict(geo, lo, hi, min_effect),
+                       verdicts={v: int(counts.get(v, 0)) for v in stats.VERDICTS},
+                       faster_fraction=faster / len(table),
+                       median_resolvable_effect=float(np.nanmedian(
+                           [stats.resolvable_effect(lo_, hi_) for lo_, hi_ in
+                            zip(table["ci_low"], table["ci_high"], strict=True)])),
+                       geomean_resolvable_effect=stats.resolvable_effect(lo, hi),
                        numpy_differs=bool((table["numpy_version_a"] != table["numpy_version_b"]).any()))
     return table, summary
 

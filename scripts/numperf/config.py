@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from numperf import backends, metadata, methods
+from numperf import backends, inputs, metadata, methods
 from numperf.runner import CaseSpec
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -27,6 +27,8 @@ INTERPRETER_BASELINE_BYTES = 300 * 10**6
 MEM_MARGIN = 1.25
 #: Deliberately pessimistic throughput used only to size runtime requests.
 PESSIMISTIC_FLOPS_PER_S = 2e8
+#: Folders numperf itself writes under results/; a host id must not collide with them.
+RESERVED_HOST_IDS = frozenset({"tables", "figures", "logs", "quarantine", "example"})
 
 
 class ConfigError(ValueError):
@@ -41,6 +43,7 @@ def _schema() -> dict:
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
     schema["properties"]["methods"]["items"]["enum"] = list(methods.METHODS)
     schema["properties"]["backends"]["items"]["enum"] = list(backends.REGISTRY)
+    schema["properties"]["inputs"]["items"]["enum"] = list(inputs.DISTRIBUTIONS)
     return schema
 
 
@@ -54,13 +57,31 @@ def _path(error) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "<top level>"
 
 
-def _schema_problems(cfg: dict, schema: dict) -> list[str]:
+def _validator(schema: dict):
+    """Draft 2020-12 with two stricter types, so a value that validates can also run: 7.0 is not
+    an integer (it reaches argparse as '7.0') and nan/inf are not numbers (no time limit or budget
+    can be infinite)."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(schema)
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine_many({
+        "integer": lambda _, v: isinstance(v, int) and not isinstance(v, bool),
+        "number": lambda _, v: (isinstance(v, int | float) and not isinstance(v, bool)
+                                and math.isfinite(v)),
+    })
+    return jsonschema.validators.extend(base, type_checker=checker)(schema)
+
+
+def _schema_problems(cfg: dict, schema: dict) -> list[str]:
+    validator = _validator(schema)
     problems = []
     for err in sorted(validator.iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path))):
-        if err.validator == "enum":
+        if err.validator == "type" and isinstance(err.instance, float):
+            kinds = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+            what = "a whole number" if math.isfinite(err.instance) else "a finite number"
+            allowed = " or ".join("finite number" if k == "number" else str(k) for k in kinds)
+            problems.append(f"{_path(err)}: {err.instance!r} is not {what}; allowed: {allowed}")
+        elif err.validator == "enum":
             allowed = ", ".join(map(str, err.validator_value))
             problems.append(f"{_path(err)}: {err.instance!r} is not allowed; allowed: {allowed}")
         elif err.validator == "additionalProperties":
@@ -77,19 +98,73 @@ def _exclusion_matches(rule: dict, spec: CaseSpec) -> bool:
         rule.get("dtype", spec.dtype) == spec.dtype,
         rule.get("backend", spec.backend) == spec.backend,
         rule.get("threads", spec.threads) == spec.threads,
+        rule.get("inputs", spec.inputs) == spec.inputs,
         spec.n > rule.get("n_above", -1),
         spec.d > rule.get("d_above", -1),
     ])
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask), which is what the scheduler can hand out."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _unrunnable_problems(cfg: dict, cases: list) -> list[str]:
+    """Values the schema accepts but no run can use: reserved host ids, repeated sizes or
+    comparisons, a comparison of a selection with itself, a budget that skips every case."""
+    problems = []
+    if cfg["host_id"] in RESERVED_HOST_IDS:
+        problems.append(f"host_id: {cfg['host_id']!r} is a folder numperf writes under results/; allowed: "
+                        f"any other label (not {', '.join(sorted(RESERVED_HOST_IDS))})")
+    seen = {}
+    for i, size in enumerate(cfg["sizes"]):
+        key = (size["n"], size.get("m", size["n"]), size["d"])
+        if key in seen:
+            problems.append(f"sizes.{i}: {size} is the same case size as sizes.{seen[key]}; "
+                            "allowed: each (n, m, d) once")
+        seen.setdefault(key, i)
+    labels = {}
+    for i, comp in enumerate(cfg["comparisons"]):
+        a, b = ({"host_id": None, **comp[s]} for s in ("a", "b"))
+        if a == b:
+            problems.append(f"comparisons.{i}: a and b are the same selection {comp['a']}; allowed: two "
+                            "different (backend, host_id) selections")
+        label = (tuple(sorted(a.items())), tuple(sorted(b.items())))
+        if label in labels:
+            problems.append(f"comparisons.{i}: repeats comparisons.{labels[label]}; allowed: each pair once")
+        labels.setdefault(label, i)
+    measured = [c for c in cases if c.skip_reason is None]
+    budget = memory_budget_bytes(cfg)
+    if measured and all(c.spec.model().peak_bytes > budget for c in measured):
+        need = min(c.spec.model().peak_bytes for c in measured)
+        if cfg["memory_budget_mb"] is not None:
+            key, least = "memory_budget_mb", f"{math.ceil(need / 1e5) / 10:g}"
+        else:
+            key, least = "memory_budget_fraction", f"{need / metadata.mem_total_bytes():.2g}"
+        problems.append(f"{key}: {cfg[key]} gives a budget of {budget / 1e6:.3g} MB, below the modelled "
+                        f"peak of every case (smallest {need / 1e6:.3g} MB), so nothing would be measured; "
+                        f"allowed: at least {least}")
+    return problems
+
+
 def _meaning_problems(cfg: dict) -> list[str]:
     problems = []
-    cores = os.cpu_count() or 1
+    sampling_s = cfg["min_sample_time_s"] * (cfg["repeats"] + cfg["warmup"] + 2)
+    if sampling_s >= cfg["time_limit_s"]:
+        problems.append(f"min_sample_time_s: {cfg['min_sample_time_s']} s per sample over {cfg['repeats']} "
+                        f"repeats (+ warm-up and calibration) needs {sampling_s:g} s, not less than "
+                        f"time_limit_s {cfg['time_limit_s']}; allowed: below "
+                        f"{cfg['time_limit_s'] / (cfg['repeats'] + cfg['warmup'] + 2):.3g} s")
+    cores = usable_cpus()
     if not cfg["allow_oversubscription"]:
         for t in cfg["threads"]:
             if t > cores:
-                problems.append(f"threads: {t} exceeds this machine's {cores} cores; allowed: 1..{cores} "
-                                "(set allow_oversubscription: true to measure oversubscription)")
+                problems.append(f"threads: {t} exceeds the {cores} CPUs this process may use; "
+                                f"allowed: 1..{cores} (set allow_oversubscription: true to measure "
+                                "oversubscription)")
     ram = metadata.mem_total_bytes()
     if cfg["memory_budget_mb"] is not None and cfg["memory_budget_mb"] * 1e6 > ram:
         problems.append(f"memory_budget_mb: {cfg['memory_budget_mb']} exceeds physical memory "
@@ -108,10 +183,18 @@ def _meaning_problems(cfg: dict) -> list[str]:
     if cfg["baseline_method"] not in cfg["methods"]:
         problems.append(f"baseline_method: {cfg['baseline_method']!r} is not in methods; allowed: "
                         f"{', '.join(cfg['methods'])}")
-    specs = [c.spec for c in _cases(cfg, "check")] if not problems else []
+    cases = []
+    if not problems:
+        try:
+            cases = _cases(cfg, "check")
+        except ValueError as exc:  # CaseSpec refuses what the schema cannot express
+            problems.append(f"a case of this sweep cannot run: {exc}")
+    specs = [c.spec for c in cases]
+    problems += _unrunnable_problems(cfg, cases)
     for i, rule in enumerate(cfg["exclude"]):
         for key, allowed in (("method", cfg["methods"]), ("dtype", cfg["dtypes"]),
-                             ("backend", cfg["backends"]), ("threads", cfg["threads"])):
+                             ("backend", cfg["backends"]), ("threads", cfg["threads"]),
+                             ("inputs", cfg["inputs"])):
             if key in rule and rule[key] not in allowed:
                 problems.append(f"exclude.{i}.{key}: {rule[key]!r} is not in the sweep, so this exclusion "
                                 f"can never apply; the sweep has: {', '.join(map(str, allowed))}")
@@ -169,6 +252,12 @@ class Case:
         return self.spec.case_id
 
     @property
+    def process_paths(self) -> list[str]:
+        """One record per measuring process; a case that is only recorded as skipped has one."""
+        count = self.spec.processes if self.runs else 1
+        return [self.path.format(process=k) for k in range(count)]
+
+    @property
     def runs(self) -> bool:
         """False when the case is only recorded as skipped (excluded or over the memory budget)."""
         budget = self.spec.mem_budget_bytes
@@ -181,7 +270,10 @@ class Case:
         args = ["--host-id", self.host_id, "--method", s.method, "--n", s.n, "--m", s.m, "--d", s.d,
                 "--dtype", s.dtype, "--threads", s.threads, "--backend", s.backend, "--repeats", s.repeats,
                 "--warmup", s.warmup, "--seed", s.seed, "--accuracy-rows", s.accuracy_rows,
+                "--inputs", s.inputs, "--processes", s.processes,
+                "--min-sample-time-s", s.min_sample_time_s,
                 "--time-limit-s", s.time_limit_s, "--mem-budget-mb", s.mem_budget_bytes / 1e6]
+        args += ["--loops", s.loops] if s.loops else []
         for key, value in sorted(s.params.items()):
             args += [f"--{key.replace('_', '-')}", value]
         if self.skip_reason:
@@ -196,15 +288,19 @@ def _cases(cfg: dict, host_id: str) -> list[Case]:
         for size in cfg["sizes"]:
             for dtype in cfg["dtypes"]:
                 for threads in cfg["threads"]:
-                    for method in cfg["methods"]:
-                        out.append(_case(cfg, host_id, budget, backend, size, dtype, threads, method))
+                    for dist in cfg["inputs"]:
+                        for method in cfg["methods"]:
+                            out.append(_case(cfg, host_id, budget, backend, size, dtype, threads, dist,
+                                             method))
     return out
 
 
-def _case(cfg, host_id, budget, backend, size, dtype, threads, method) -> Case:
+def _case(cfg, host_id, budget, backend, size, dtype, threads, dist, method) -> Case:
     spec = CaseSpec(method=method, n=size["n"], m=size.get("m"), d=size["d"], dtype=dtype,
                     threads=threads, backend=backend, repeats=cfg["repeats"], warmup=cfg["warmup"],
-                    seed=cfg["seed"], params=dict(cfg["method_params"].get(method, {})),
+                    seed=cfg["seed"], inputs=dist, processes=cfg["processes"],
+                    min_sample_time_s=float(cfg["min_sample_time_s"]), loops=cfg["loops"],
+                    params=dict(cfg["method_params"].get(method, {})),
                     accuracy_rows=cfg["accuracy_rows"], time_limit_s=float(cfg["time_limit_s"]),
                     mem_budget_bytes=budget)
     skip = None
@@ -216,9 +312,11 @@ def _case(cfg, host_id, budget, backend, size, dtype, threads, method) -> Case:
     runs = model.peak_bytes <= budget and skip is None
     mem_mb = math.ceil((INTERPRETER_BASELINE_BYTES + (model.peak_bytes * MEM_MARGIN if runs else 0)) / 1e6)
     flops = methods.get(method).flops(spec.n, spec.m, spec.d)
-    expected_s = 30 + flops * (spec.repeats + spec.warmup + 2) / PESSIMISTIC_FLOPS_PER_S
+    # one process: start-up, warm-up, loop calibration, samples of at least min_sample_time_s, checks
+    expected_s = (30 + flops * (spec.repeats + spec.warmup + 4) / PESSIMISTIC_FLOPS_PER_S
+                  + 2 * spec.repeats * spec.min_sample_time_s)
     runtime_min = max(2, math.ceil(min(expected_s, spec.time_limit_s + 60) / 60)) if runs else 2
-    path = f"results/{host_id}/{backend}/records/{spec.case_id}.json"
+    path = f"results/{host_id}/{backend}/records/{spec.case_id}/p{{process}}.json"
     return Case(spec, host_id, skip, mem_mb, runtime_min, path)
 
 

@@ -40,8 +40,9 @@ LINESTYLES = ["-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3)), (0, (8, 2))]
 FALLBACK_COLORS = ["#000000", "#bcbd22", "#17becf", "#7f7f7f"]
 BACKEND_COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3",
                   "#8c8c8c", "#ccb974", "#64b5cd"]
-NOISY_TEXT = (f"hollow: noisy timing (CV > {aggregate.NOISY_CV:.0%}\n"
-              f"or 1-min load > {aggregate.NOISY_LOAD_PER_CORE:g} per core)")
+NOISY_TEXT = ("hollow: noisy timing (other load,\n"
+              f"steal or IQR/median > {aggregate.NOISY_REL_DISPERSION:.0%};\nsee noisy_reason)")
+CI_TEXT = "error bar: 95% interval\n(between processes)"
 #: Style of reference lines (ideal, 1.0, machine epsilon): wide and pale, unlike any data line.
 REF = {"color": "0.55", "lw": 2.4, "alpha": 0.45, "ls": "-", "zorder": 0}
 MB = 1e6
@@ -191,9 +192,16 @@ def _empty_panel(ax, text: str) -> None:
     ax.set_yticks([])
 
 
-def _series(ax, x, y, *, color, ls="-", noisy=None, yerr=None, marker="o", ms=4.5, lw=1.4) -> None:
-    """One line with markers: filled where clean, hollow where noisy, optional symmetric error bars."""
+def _series(ax, x, y, *, color, ls="-", noisy=None, yerr=None, ci=None, marker="o", ms=4.5,
+            lw=1.4) -> None:
+    """One line with markers: filled where clean, hollow where noisy; optional error bars, either
+    symmetric (``yerr``) or an interval given as its (low, high) bounds (``ci``)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
+    if ci is not None:
+        lo, hi = (np.asarray(v, float) for v in ci)
+        yerr = None
+    else:
+        lo = hi = None
     noisy = np.zeros(len(x), bool) if noisy is None else np.asarray(noisy, bool)
     keep = np.isfinite(x) & np.isfinite(y) & (y > 0)
     order = np.argsort(x[keep], kind="stable")
@@ -206,36 +214,154 @@ def _series(ax, x, y, *, color, ls="-", noisy=None, yerr=None, marker="o", ms=4.
         err = np.where(np.isfinite(err), err, 0.0)
         ax.errorbar(x, y, yerr=[np.minimum(err, 0.9 * y), err], fmt="none", ecolor=color, elinewidth=0.9,
                     capsize=2.5, alpha=0.8)
+    if lo is not None:
+        lo, hi = lo[keep][order], hi[keep][order]
+        below = np.where(np.isfinite(lo), np.clip(y - lo, 0, None), 0.0)
+        above = np.where(np.isfinite(hi), np.clip(hi - y, 0, None), 0.0)
+        ax.errorbar(x, y, yerr=[below, above], fmt="none", ecolor=color, elinewidth=0.9, capsize=2.5,
+                    alpha=0.8)
     ax.plot(x[~noisy], y[~noisy], ls="none", marker=marker, color=color, ms=ms)
     ax.plot(x[noisy], y[noisy], ls="none", marker=marker, mfc="white", mec=color, mew=1.2, ms=ms)
 
 
 def _log_axes(ax, x=True, y=True) -> None:
+    """Log scale on the chosen axes, with the shared fitting ticks and a light grid."""
     if x:
         ax.set_xscale("log")
+        fit_ticks(ax, "x")
     if y:
         ax.set_yscale("log")
+        fit_ticks(ax, "y")
     ax.grid(True, which="major", alpha=0.35)
     ax.grid(True, which="minor", alpha=0.12)
 
 
-def _plain_y(ax) -> None:
-    """Plain numbers (0.7, 0.01) instead of powers of ten on a log y axis of ratios."""
-    fmt = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
-    ax.yaxis.set_major_formatter(fmt)
-    ax.yaxis.set_minor_formatter(fmt if np.log10(np.divide(*ax.get_ylim()[::-1])) < 1.2 else
-                                 matplotlib.ticker.NullFormatter())
-
-
 def _n_ticks(ax, ns) -> None:
-    """Put the measured N values themselves on a log x axis."""
+    """Ticks at the measured N values themselves (labelled where they fit)."""
     ns = sorted({int(n) for n in ns if np.isfinite(n)})
     if ns:
-        ax.set_xticks(ns)
-        ax.set_xticklabels([str(n) for n in ns])
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        fit_ticks(ax, "x", ns)
         if len(ns) == 1:
             ax.set_xlim(ns[0] / 1.6, ns[0] * 1.6)
+
+
+# --------------------------------------------------------------------------- ticks
+# One tick helper for every figure: ticks at given values (the measured N) or, on a log axis, at
+# decades, 1-2-5 or 1..9 steps, whichever gives an axis of any span at least two; then a label
+# on each tick whose text does not run into a neighbour's, decided at draw time from the axis'
+# real length in pixels, so it holds at any figure size.
+
+#: Minimum free space between two tick labels, in points.
+TICK_GAP_PT = 3.0
+
+
+def tick_text(v: float, power: bool = False) -> str:
+    """A short tick label: plain (0.005, 250, 2500) or, with ``power``, m×10^k in mathtext."""
+    if v == 0 or not np.isfinite(v):
+        return f"{v:g}"
+    if not power:
+        return f"{v:.6g}"
+    exp = int(np.floor(np.log10(abs(v)) + 1e-9))
+    mant = float(f"{v / 10**exp:.3g}")
+    return f"$10^{{{exp}}}$" if mant == 1 else f"${mant:g}{{\\times}}10^{{{exp}}}$"
+
+
+def _roundness(v: float) -> int:
+    """0 for powers of ten, 1 for 2·10^k and 5·10^k, 2 otherwise: rounder values keep their label."""
+    if v <= 0:
+        return 2
+    mant = round(v / 10 ** np.floor(np.log10(v) + 1e-9), 6)
+    return 0 if mant == 1 else 1 if mant in (2, 5) else 2
+
+
+class LogTicks(matplotlib.ticker.Locator):
+    """Log-axis ticks dense enough for any span: decades if at least three fall inside, else 1-2-5
+    (three), else 1..9 per decade (two), else evenly spaced values (so even a factor of 1.1 has some)."""
+
+    def __call__(self):
+        return self.tick_values(*self.axis.get_view_interval())
+
+    def tick_values(self, vmin, vmax):
+        lo, hi = sorted((float(vmin), float(vmax)))
+        if not (lo > 0 and np.isfinite(hi) and hi > lo):
+            return []
+        k0, k1 = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+        step = max(1, (k1 - k0) // 8)  # at most ~8 decades labelled
+        for mants, least in (((1,), 3), ((1, 2, 5), 3), (tuple(range(1, 10)), 2)):
+            ticks = [m * 10.0**k for k in range(k0 - 1, k1 + 1) for m in mants
+                     if len(mants) > 1 or (k - k0) % step == 0]
+            if sum(lo <= t <= hi for t in ticks) >= least:
+                return ticks
+        return list(matplotlib.ticker.MaxNLocator(4).tick_values(lo, hi))
+
+
+class FitFormatter(matplotlib.ticker.Formatter):
+    """Tick labels that never overlap: a label whose text would run into a kept neighbour's is left
+    empty (the tick mark stays). The axis ends and round values (10^k, then 2·10^k and 5·10^k) are
+    kept first. Numbers print plainly unless the axis reaches below 0.001 or to 10^5 and beyond."""
+
+    def __call__(self, x, pos=None):
+        return tick_text(x)
+
+    def format_ticks(self, values):
+        values = np.asarray(values, float)
+        lo, hi = sorted(self.axis.get_view_interval())
+        inside = (values >= lo * (1 - 1e-9)) & (values <= hi * (1 + 1e-9)) & np.isfinite(values)
+        seen = np.abs(values[inside & (values != 0)])
+        power = bool(len(seen)) and (seen.min() < 1e-3 or seen.max() >= 1e5)
+        texts = [tick_text(v, power) for v in values]
+        keep = _fitting_labels(self.axis, values, texts, inside)
+        return [t if k else "" for t, k in zip(texts, keep, strict=True)]
+
+
+def _label_extent_px(axis, text: str, dpi: float) -> float:
+    """Length a horizontal tick label takes along ``axis``, in pixels (width on x, height on y)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    size = matplotlib.rcParams[f"{axis.axis_name}tick.labelsize"]
+    prop = FontProperties(size=size)
+    if axis.axis_name == "y":
+        return prop.get_size_in_points() * 1.2 * dpi / 72
+    width, _, _ = TextToPath().get_text_width_height_descent(text, prop, ismath="$" in text)
+    return width * dpi / 72
+
+
+def _fitting_labels(axis, values, texts, inside) -> list[bool]:
+    """Which ticks keep their label so that no two labels overlap (greedy, ends and round values first)."""
+    ax = axis.axes
+    keep = [False] * len(values)
+    idx = [i for i in range(len(values)) if inside[i]]
+    if not idx:
+        return keep
+    scale = axis.get_transform()
+    lo, hi = axis.get_view_interval()
+    t = scale.transform(np.asarray([*values[idx], lo, hi], float).reshape(-1, 1)).ravel()
+    length = ax.bbox.width if axis.axis_name == "x" else ax.bbox.height
+    pos = dict(zip(idx, (t[:-2] - t[-2]) / (t[-1] - t[-2]) * length, strict=True))
+    dpi = ax.figure.dpi
+    ext = {i: _label_extent_px(axis, texts[i], dpi) for i in idx}
+    gap = TICK_GAP_PT * dpi / 72
+    by_pos = sorted(idx, key=pos.get)
+    order = [by_pos[0], by_pos[-1], *sorted(by_pos[1:-1], key=lambda i: (_roundness(values[i]), pos[i]))]
+    kept: list[int] = []
+    for i in dict.fromkeys(order):
+        if all(abs(pos[i] - pos[j]) >= (ext[i] + ext[j]) / 2 + gap for j in kept):
+            kept.append(i)
+            keep[i] = True
+    return keep
+
+
+def fit_ticks(ax, which: str, values=None) -> None:
+    """The shared tick helper: major ticks at ``values`` (e.g. the measured N), or on a log axis
+    ``LogTicks``, all labelled by ``FitFormatter``; minor ticks stay unlabelled."""
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    if values is not None:
+        axis.set_major_locator(matplotlib.ticker.FixedLocator(sorted({float(v) for v in values})))
+    elif axis.get_scale() == "log":
+        axis.set_major_locator(LogTicks())
+    axis.set_major_formatter(FitFormatter())
+    axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
 def _footnote(tables: dict[str, pd.DataFrame], shown: pd.DataFrame | None, width_in: float) -> str:
@@ -320,8 +446,8 @@ def _no_ok_rows(tables) -> str | None:
 
 
 @register("time_vs_n", "Median time per call against problem size",
-          "Median wall time per call against N (log-log, error bars ±IQR/2, one colour per method, one line "
-          "style per BLAS thread count): lower is better and a slope of 2 means time grows with N·M.",
+          "Median wall time per call against N (log-log, error bars: 95% interval between processes, one "
+          "colour per method, one line style per BLAS thread count): lower is better, slope 2 = time ∝ N·M.",
           "Speed")
 def draw_time_vs_n(tables, fig):
     """Time against N per method, one panel per dtype (columns) and host/backend (rows)."""
@@ -340,7 +466,7 @@ def draw_time_vs_n(tables, fig):
             sub = ok[(ok["host_id"] == setup[0]) & (ok["backend"] == setup[1]) & (ok["dtype"] == dtype)]
             for (meth, style), g in sub.groupby(["method", "style"], sort=False):
                 _series(ax, g["n"], g["time_median_s"], color=method_color(meth), ls=styles[style],
-                        noisy=g["noisy"], yerr=g["time_iqr_s"] / 2)
+                        noisy=g["noisy"], ci=(g["time_ci_low_s"], g["time_ci_high_s"]))
             _log_axes(ax)
             _n_ticks(ax, sub["n"])
             ax.set_title(" · ".join(filter(None, [_setup_label(setup, len(setups) > 1), dtype])), fontsize=10)
@@ -351,7 +477,7 @@ def draw_time_vs_n(tables, fig):
     fmt = (lambda s: f"{_threads_label(s[0])}, D={s[1]}") if many_d else (lambda s: _threads_label(s[0]))
     handles = [_section("method"), *_method_handles(method_order(ok["method"])), _section("line style"),
                *_style_handles(styles, fmt)]
-    handles += [Line2D([], [], color="0.2", marker="|", ls="none", ms=8, label="error bar: ±IQR/2")]
+    handles += [Line2D([], [], color="0.2", marker="|", ls="none", ms=8, label=CI_TEXT)]
     if ok["noisy"].any():
         handles.append(_noisy_handle())
     return handles, ok
@@ -373,7 +499,7 @@ def draw_thread_scaling(tables, fig):
         _message(fig, "Thread scaling needs the same case measured at 1 and at more BLAS threads; these "
                       f"results have thread count(s) {', '.join(map(str, counts))} only.")
         return None, runs
-    keys = ["host_id", "backend", "method", "n", "m", "d", "dtype"]
+    keys = ["host_id", "backend", "method", "n", "m", "d", "dtype", "inputs"]
     sc = _with_noisy(sc, runs, keys + ["threads"])
     sc = _with_noisy(sc, runs, keys, fixed={"threads": 1}, col="noisy1")
     sc["noisy"] = sc["noisy"] | sc["noisy1"]
@@ -388,7 +514,7 @@ def draw_thread_scaling(tables, fig):
             sub = sc[(sc["host_id"] == setup[0]) & (sc["backend"] == setup[1]) & (sc["dtype"] == dtype)]
             for (meth, n, d), g in sub.groupby(["method", "n", "d"], sort=False):
                 kw = {"color": method_color(meth), "ls": styles[(int(n), int(d))], "noisy": g["noisy"]}
-                _series(top, g["threads"], g["speedup"], **kw)
+                _series(top, g["threads"], g["speedup"], ci=(g["speedup_ci_low"], g["speedup_ci_high"]), **kw)
                 _series(bottom, g["threads"], g["parallel_efficiency"], **kw)
             ts = sorted(sub["threads"].unique()) or [1, tmax]
             top.plot([1, max(ts)], [1, max(ts)], **REF)
@@ -396,7 +522,7 @@ def draw_thread_scaling(tables, fig):
             label = " · ".join(filter(None, [_setup_label(setup, len(setups) > 1), dtype]))
             for ax, ylab in ((top, "speedup over 1 thread (×)"),
                              (bottom, "parallel efficiency (speedup / threads)")):
-                ax.set_xticks(ts)
+                fit_ticks(ax, "x", ts)
                 ax.set_xlabel("BLAS threads")
                 ax.set_ylabel(ylab)
                 ax.set_title(label, fontsize=10)
@@ -408,7 +534,8 @@ def draw_thread_scaling(tables, fig):
     many_d = len({d for _, d in sizes}) > 1
     handles = [_section("method"), *_method_handles(method_order(sc["method"])), _section("line style"),
                *_style_handles(styles, lambda s: f"N={s[0]}" + (f", D={s[1]}" if many_d else "")),
-               _ref_handle("ideal (speedup = threads)")]
+               _ref_handle("ideal (speedup = threads)"),
+               Line2D([], [], color="0.2", marker="|", ls="none", ms=8, label=CI_TEXT)]
     if sc["noisy"].any():
         handles.append(_noisy_handle())
     return handles, runs
@@ -476,7 +603,7 @@ def draw_precision(tables, fig):
         _message(fig, "The precision figure needs the same case measured in float32 and float64; these "
                       f"results hold {', '.join(_dtypes(runs))} only.")
         return None, runs
-    keys = ["host_id", "backend", "method", "n", "m", "d", "threads"]
+    keys = ["host_id", "backend", "method", "n", "m", "d", "threads", "inputs"]
     dt = _with_noisy(dt, runs, keys, {"dtype": "float32"}, "n32")
     dt = _with_noisy(dt, runs, keys, {"dtype": "float64"}, "n64")
     dt["noisy"] = dt["n32"] | dt["n64"]
@@ -489,7 +616,7 @@ def draw_precision(tables, fig):
         sub = dt[(dt["host_id"] == setup[0]) & (dt["backend"] == setup[1])]
         for (meth, t), g in sub.groupby(["method", "threads"], sort=False):
             _series(left, g["n"], g["float64_over_float32_time"], color=method_color(meth), ls=styles[t],
-                    noisy=g["noisy"])
+                    noisy=g["noisy"], ci=(g["ci_low"], g["ci_high"]))
         _ref_line(left, 1.0, "same speed")
         _ref_line(left, 2.0, "float32 twice as fast")
         _log_axes(left, y=False)
@@ -514,6 +641,7 @@ def draw_precision(tables, fig):
     handles = [_section("method"), *_method_handles(method_order(dt["method"])),
                _section("left: line style"), *_style_handles(styles, _threads_label),
                _ref_handle("reference (labelled in panel)"),
+               Line2D([], [], color="0.2", marker="|", ls="none", ms=8, label=CI_TEXT),
                _section("right: line style"),
                *[Line2D([], [], color="0.2", ls=ls, marker="o" if d == "float32" else "s", label=d)
                  for d, ls in dstyles.items()]]
@@ -550,7 +678,6 @@ def draw_roofline(tables, fig):
             _ref_line(ax, 1.0, "machine floor")
             _log_axes(ax)
             _n_ticks(ax, sub["n"])
-            _plain_y(ax)
             ax.set_title(" · ".join(filter(None, [_setup_label(setup, len(setups) > 1), dtype])), fontsize=10)
             ax.set_xlabel("N (rows of x and y)")
             ax.set_ylabel("roofline floor / median time (fraction)")
@@ -609,22 +736,23 @@ def draw_backends(tables, fig):
                 n, d = _reference_size(g, "backend")
                 sizes.append((n, d))
                 g = g[(g["n"] == n) & (g["d"] == d)].groupby("backend").agg(
-                    time=("time_median_s", "median"), iqr=("time_iqr_s", "median"), noisy=("noisy", "any"))
+                    time=("time_median_s", "median"), low=("time_ci_low_s", "min"),
+                    high=("time_ci_high_s", "max"), noisy=("noisy", "any"))
                 for b_i, b in enumerate(backends):
                     x = k - 0.4 + width * (b_i + 0.5)
                     if b not in g.index:
                         missing.append(x)
                         continue
                     r = g.loc[b]
-                    half = min(r["iqr"] / 2, 0.9 * r["time"]) if np.isfinite(r["iqr"]) else 0.0
-                    lowest = min(lowest, r["time"] - half)
+                    lowest = min(lowest, r["low"] if np.isfinite(r["low"]) else r["time"])
                     ax.bar(x, r["time"], width, color="white" if r["noisy"] else colors[b],
                            edgecolor=colors[b], hatch="///" if r["noisy"] else None, lw=1.0)
-                    if half:
-                        err = [[half], [r["iqr"] / 2]]
+                    if np.isfinite(r["low"]) and np.isfinite(r["high"]):
+                        err = [[r["time"] - r["low"]], [r["high"] - r["time"]]]
                         ax.errorbar(x, r["time"], yerr=err, fmt="none", ecolor="0.25", elinewidth=0.8,
                                     capsize=2)
             ax.set_yscale("log")
+            fit_ticks(ax, "y")
             if np.isfinite(lowest):
                 ax.set_ylim(bottom=max(lowest, 1e-12) / 3)
             for x in missing:
@@ -644,7 +772,7 @@ def draw_backends(tables, fig):
             if sub.empty:
                 _empty_panel(ax, "no ok rows here")
     handles = [_section("backend"), *[Patch(fc=colors[b], ec=colors[b], label=b) for b in backends],
-               Line2D([], [], color="0.25", marker="|", ls="none", ms=8, label="error bar: ±IQR/2")]
+               Line2D([], [], color="0.25", marker="|", ls="none", ms=8, label=CI_TEXT)]
     if ok["noisy"].any():
         handles.append(Patch(fc="white", ec="0.3", hatch="///",
                              label=NOISY_TEXT.replace("hollow", "hatched")))
@@ -653,7 +781,8 @@ def draw_backends(tables, fig):
 
 @register("hosts", "Hosts compared",
           "Time on each host divided by the reference host's time for the identical case (same backend, "
-          "method, N, D, dtype, threads): above 1 = slower than the reference host.", "Backends")
+          "method, N, D, dtype, threads), with its 95% interval: above 1 = slower than the reference host.",
+          "Backends")
 def draw_hosts(tables, fig):
     """Host-vs-host time ratio per method against N; the reference host is the one with most ok rows."""
     if msg := _no_ok_rows(tables):
@@ -669,8 +798,8 @@ def draw_hosts(tables, fig):
                       "folder next to this one and re-aggregate to compare machines.")
         return None, ok
     ref = sorted(counts.index[counts == counts.max()])[0]
-    keys = ["backend", "method", "n", "m", "d", "dtype", "threads"]
-    base = ok[ok["host_id"] == ref][keys + ["time_median_s", "noisy"]]
+    keys = ["backend", "method", "n", "m", "d", "dtype", "threads", "inputs"]
+    base = ok[ok["host_id"] == ref][keys + ["time_median_s", "time_process_medians_s", "noisy"]]
     others = sorted(h for h in counts.index if h != ref)
     dtypes = _dtypes(ok)
     both = ok[ok["host_id"] != ref].merge(base, on=keys, suffixes=("", "_ref"))
@@ -678,7 +807,8 @@ def draw_hosts(tables, fig):
         _message(fig, f"The hosts ({', '.join(counts.index)}) share no identical case (backend, method, N, "
                       "D, dtype, threads), so no time ratio can be formed.")
         return None, ok
-    both["ratio"] = both["time_median_s"] / both["time_median_s_ref"]
+    r = aggregate.ratio_columns(both, "", "_ref", aggregate.stats.MIN_EFFECT, ("faster", "slower"))
+    both["ratio"], both["ci_low"], both["ci_high"] = r["ratio"], r["ci_low"], r["ci_high"]
     both["noisy"] = both["noisy"] | both["noisy_ref"].astype(bool)
     both["style"] = [(b, int(t)) for b, t in zip(both["backend"], both["threads"], strict=True)]
     styles = _style_map(sorted(both["style"].unique()))
@@ -689,11 +819,11 @@ def draw_hosts(tables, fig):
             ax = axes[i, j]
             sub = both[(both["host_id"] == host) & (both["dtype"] == dtype)]
             for (meth, style), g in sub.groupby(["method", "style"], sort=False):
-                _series(ax, g["n"], g["ratio"], color=method_color(meth), ls=styles[style], noisy=g["noisy"])
+                _series(ax, g["n"], g["ratio"], color=method_color(meth), ls=styles[style], noisy=g["noisy"],
+                        ci=(g["ci_low"], g["ci_high"]))
             _ref_line(ax, 1.0, "same time")
             _log_axes(ax)
             _n_ticks(ax, sub["n"])
-            _plain_y(ax)
             ax.set_title(f"{host} vs {ref} · {dtype}", fontsize=10)
             ax.set_xlabel("N (rows of x and y)")
             ax.set_ylabel(f"time on {host} / time on {ref} (×)", fontsize=8)
@@ -701,7 +831,8 @@ def draw_hosts(tables, fig):
                 _empty_panel(ax, "no case in common here")
     fmt = (lambda s: f"{s[0]}, {_threads_label(s[1])}") if many_b else (lambda s: _threads_label(s[1]))
     handles = [_section("method"), *_method_handles(method_order(both["method"])), _section("line style"),
-               *_style_handles(styles, fmt), _ref_handle("1 = same time")]
+               *_style_handles(styles, fmt), _ref_handle("1 = same time"),
+               Line2D([], [], color="0.2", marker="|", ls="none", ms=8, label=CI_TEXT)]
     if both["noisy"].any():
         handles.append(_noisy_handle())
     shown = ok[ok["host_id"].isin([ref, *others])]

@@ -1,4 +1,5 @@
-"""The one place where numperf measures: wall time, peak resident memory, traced memory.
+"""The one place where numperf measures: time per call (calibrated loops), peak resident
+memory, traced memory, and what else ran on the machine meanwhile.
 
 Peak memory uses Linux's resettable high-water mark: writing ``5`` to
 ``/proc/self/clear_refs`` sets ``VmHWM`` back to the current RSS, so ``VmHWM`` read after
@@ -10,6 +11,9 @@ misses transient peaks. Stdlib and numpy only (also runs under Debian's Python).
 from __future__ import annotations
 
 import gc
+import math
+import os
+import resource
 import statistics
 import time
 import tracemalloc
@@ -17,6 +21,7 @@ from collections.abc import Callable
 
 _STATUS = "/proc/self/status"
 _CLEAR_REFS = "/proc/self/clear_refs"
+_PROC_STAT = "/proc/stat"
 
 
 def _status_bytes(field: str) -> int:
@@ -49,25 +54,100 @@ def peak_rss_bytes() -> int:
     return _status_bytes("VmHWM")
 
 
-def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int) -> dict:
-    """Run ``kernel`` warm-up times untimed, then ``repeats`` times, each timed and peak-measured.
+def cpu_snapshot() -> dict:
+    """Machine-wide CPU ticks (``/proc/stat``) and this process's own CPU time, at one instant."""
+    with open(_PROC_STAT) as fh:
+        lines = fh.read().splitlines()
+    fields = [int(v) for v in lines[0].split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq = fields[:7]
+    steal = fields[7] if len(fields) > 7 else 0
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return {"wall_s": time.perf_counter(), "busy_ticks": user + nice + system + irq + softirq,
+            "steal_ticks": steal, "cpus": sum(1 for ln in lines if ln[:3] == "cpu" and ln[3:4].isdigit()),
+            "own_cpu_s": ru.ru_utime + ru.ru_stime, "involuntary_switches": ru.ru_nivcsw}
 
-    Returns raw samples: ``time_s`` (monotonic perf_counter) and ``peak_rss_bytes`` above
-    the RSS just before each call. The result of each call stays alive until its peak is read.
+
+def interference(before: dict, after: dict) -> dict:
+    """What else used the machine between two snapshots: other processes' CPU, steal, preemptions.
+
+    ``other_cpu_s`` is the machine's busy CPU time minus this process's own (all its threads);
+    ``cpu_capacity_s`` is wall time times CPUs. /proc/stat counts in clock ticks (usually
+    10 ms), so readings over short windows carry about a tick of rounding.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    wall = after["wall_s"] - before["wall_s"]
+    busy = (after["busy_ticks"] - before["busy_ticks"]) / tick
+    own = after["own_cpu_s"] - before["own_cpu_s"]
+    return {"wall_s": wall, "cpus": after["cpus"], "cpu_capacity_s": wall * after["cpus"],
+            "own_cpu_s": own, "other_cpu_s": max(0.0, busy - own),
+            "steal_s": (after["steal_ticks"] - before["steal_ticks"]) / tick,
+            "involuntary_switches": after["involuntary_switches"] - before["involuntary_switches"],
+            "clock_tick_s": 1 / tick}
+
+
+def _time_loop(kernel: Callable[[], object], loops: int) -> float:
+    """Seconds for ``loops`` back-to-back calls (results dropped as they come)."""
+    t0 = time.perf_counter_ns()
+    for _ in range(loops):
+        kernel()
+    return (time.perf_counter_ns() - t0) / 1e9
+
+
+def calibrate_loops(kernel: Callable[[], object], min_time_s: float, max_loops: int = 10**6) -> int:
+    """Calls per sample so that one sample lasts at least ``min_time_s`` (like timeit's autorange)."""
+    loops = 1
+    while True:
+        elapsed = _time_loop(kernel, loops)
+        if elapsed >= min_time_s or loops >= max_loops:
+            return loops
+        # aim 20% above the minimum, at least doubling: few calibration rounds, no undershoot loop
+        guess = loops * 1.2 * min_time_s / elapsed if elapsed > 0 else loops * 10
+        loops = int(min(max_loops, max(2 * loops, math.ceil(guess))))
+
+
+def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time_s: float = 0.0,
+               loops: int | None = None, memory_calls: int = 3) -> dict:
+    """Warm up, calibrate loops, then take ``repeats`` timed samples and peak-memory readings.
+
+    A sample runs the kernel ``loops`` times; ``time_s`` holds time per call (sample / loops).
+    Peak RSS is always read on single calls: on the timed calls themselves when ``loops`` is 1,
+    otherwise on ``memory_calls`` extra calls afterwards. Each call's result stays alive until
+    its peak is read. ``interference`` covers the timed samples (see ``interference``).
     """
     for _ in range(warmup):
         kernel()
+    if loops is None:
+        loops = calibrate_loops(kernel, min_time_s) if min_time_s > 0 else 1
     times, peaks = [], []
-    for _ in range(repeats):
+    gc_was_enabled = gc.isenabled()
+    before = cpu_snapshot()
+    try:
+        for _ in range(repeats):
+            gc.collect()
+            gc.disable()
+            if loops == 1:
+                baseline = reset_peak_rss()
+                t0 = time.perf_counter_ns()
+                result = kernel()
+                t1 = time.perf_counter_ns()
+                peaks.append(max(0, peak_rss_bytes() - baseline))
+                del result
+                times.append((t1 - t0) / 1e9)
+            else:
+                times.append(_time_loop(kernel, loops) / loops)
+            if gc_was_enabled:
+                gc.enable()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    noise = interference(before, cpu_snapshot())
+    for _ in range(memory_calls if loops > 1 else 0):
         gc.collect()
         baseline = reset_peak_rss()
-        t0 = time.perf_counter_ns()
         result = kernel()
-        t1 = time.perf_counter_ns()
         peaks.append(max(0, peak_rss_bytes() - baseline))
         del result
-        times.append((t1 - t0) / 1e9)
-    return {"time_s": times, "peak_rss_bytes": peaks}
+    return {"time_s": times, "loops": loops, "peak_rss_bytes": peaks, "interference": noise}
 
 
 def traced_call(kernel: Callable[[], object]) -> tuple[int, object]:

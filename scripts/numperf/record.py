@@ -74,6 +74,11 @@ def load_record(path: str | os.PathLike) -> dict:
         raise RecordError(path, f"not readable as JSON ({exc})") from None
     if not isinstance(record, dict) or not str(record.get("schema", "")).startswith("numperf.case/"):
         raise RecordError(path, "not a numperf case record (missing or foreign 'schema' field)")
+    from numperf import RECORD_SCHEMA
+
+    if record["schema"] != RECORD_SCHEMA:
+        raise RecordError(path, f"written by another numperf version (schema {record['schema']}, this "
+                          f"numperf reads {RECORD_SCHEMA}); re-run the case or remove the file")
     errors = validation_errors(record)
     if errors:
         raise RecordError(path, "schema violation: " + "; ".join(errors[:5]))

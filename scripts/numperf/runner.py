@@ -21,6 +21,8 @@ from numperf import RECORD_SCHEMA, __version__, measure, metadata, methods, reco
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the scripts/ directory
 DTYPES = ("float32", "float64")
+#: Upper bound of the per-sample minimum time (a sample is meant to last milliseconds).
+MAX_SAMPLE_TIME_S = 10.0
 #: Allocator settings for the child: fixed mmap threshold so freed arrays return to the OS
 #: and every repetition's peak RSS starts from the same baseline (glibc otherwise raises the
 #: threshold after the first large free and later peaks look smaller).
@@ -41,6 +43,14 @@ class CaseSpec:
     repeats: int = 5
     warmup: int = 1
     seed: int = 0
+    #: how the inputs are drawn (numperf.inputs.DISTRIBUTIONS)
+    inputs: str = "uniform"
+    #: independent fresh processes that measure this case (each writes its own record)
+    processes: int = 3
+    #: a timed sample repeats the kernel until it lasts at least this long
+    min_sample_time_s: float = 0.02
+    #: calls per sample; None = calibrated from min_sample_time_s
+    loops: int | None = None
     params: dict = field(default_factory=dict)
     accuracy_rows: int = 32
     time_limit_s: float = 600.0
@@ -58,7 +68,7 @@ class CaseSpec:
     def validate(self) -> None:
         """Refuse impossible values, naming the argument and what is allowed."""
         methods.get(self.method)
-        for key in ("n", "m", "d", "threads", "repeats", "accuracy_rows"):
+        for key in ("n", "m", "d", "threads", "repeats", "accuracy_rows", "processes"):
             value = getattr(self, key)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{key} must be a positive integer, got {value!r}")
@@ -66,6 +76,16 @@ class CaseSpec:
             raise ValueError(f"warmup must be >= 0, got {self.warmup!r}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype {self.dtype!r} is not supported; allowed: {', '.join(DTYPES)}")
+        if self.loops is not None and (not isinstance(self.loops, int) or self.loops < 1):
+            raise ValueError(f"loops must be a positive integer or None (calibrated), got {self.loops!r}")
+        if not 0 <= self.min_sample_time_s <= MAX_SAMPLE_TIME_S:
+            raise ValueError(f"min_sample_time_s must be between 0 and {MAX_SAMPLE_TIME_S} s, "
+                             f"got {self.min_sample_time_s!r}")
+        from numperf import inputs
+
+        if self.inputs not in inputs.DISTRIBUTIONS:
+            raise ValueError(f"inputs {self.inputs!r} is not a known distribution; allowed: "
+                             f"{', '.join(inputs.DISTRIBUTIONS)}")
         if not self.time_limit_s > 0:
             raise ValueError(f"time_limit_s must be > 0, got {self.time_limit_s!r}")
         for key in ("mem_budget_bytes", "mem_limit_bytes"):
@@ -81,6 +101,7 @@ class CaseSpec:
     @property
     def case_id(self) -> str:
         extra = "".join(f"_{k}={v}" for k, v in sorted(self.params.items()))
+        extra += "" if self.inputs == "uniform" else f"_in={self.inputs}"
         return (f"{self.method}_n{self.n}_m{self.m}_d{self.d}_{self.dtype}"
                 f"_t{self.threads}_{self.backend}{extra}")
 
@@ -88,14 +109,14 @@ class CaseSpec:
         return methods.memory_model(self.method, self.n, self.m, self.d, self.dtype, self.params)
 
 
-def _base_record(spec: CaseSpec) -> dict:
+def _base_record(spec: CaseSpec, process_index: int) -> dict:
     model = spec.model()
     flops = methods.get(spec.method).flops(spec.n, spec.m, spec.d)
     return {
         "schema": RECORD_SCHEMA,
         "numperf_version": __version__,
-        "case": {"case_id": spec.case_id, **asdict(spec)},
-        "status": None, "reason": None, "timing": None,
+        "case": {"case_id": spec.case_id, **asdict(spec), "process_index": process_index},
+        "status": None, "reason": None, "timing": None, "interference": None,
         "memory": {"model": model.as_dict(), "peak_rss_bytes": None, "peak_rss_max_bytes": None,
                    "samples_peak_rss_bytes": [], "traced_peak_bytes": None},
         "accuracy": None, "threads": None, "blas": None,
@@ -124,8 +145,9 @@ def _merge_child(rec: dict, child: dict) -> None:
     rec["blas"] = blas
     samples = child.get("samples_time_s")
     if samples:
-        rec["timing"] = {"samples_s": samples, **measure.summarize(samples)}
+        rec["timing"] = {"samples_s": samples, "loops": child.get("loops", 1), **measure.summarize(samples)}
         rec["gflops"] = rec["flops"] / rec["timing"]["median_s"] / 1e9
+    rec["interference"] = child.get("interference")
     peaks = child.get("samples_peak_rss_bytes") or []
     if peaks:
         mem = rec["memory"]
@@ -134,7 +156,7 @@ def _merge_child(rec: dict, child: dict) -> None:
         mem["peak_rss_max_bytes"] = int(max(peaks))
     rec["memory"]["traced_peak_bytes"] = child.get("traced_peak_bytes")
     rec["memory"]["guard_address_space_bytes"] = child.get("guard_address_space_bytes")
-    for key in ("start_utc", "end_utc", "load_before", "load_after", "child_wall_s"):
+    for key in ("start_utc", "end_utc", "child_wall_s"):
         if key in child:
             rec["run"][key] = child[key]
 
@@ -164,9 +186,15 @@ def child_environment(backend: str, threads: int) -> tuple[str | None, dict, str
     return python, env, None
 
 
-def run_case(spec: CaseSpec, skip_reason: str | None = None, allocated_cpus: int | None = None) -> dict:
-    """Run one case in a fresh child process and return its validated record (never raises for the case)."""
-    rec = _base_record(spec)
+def run_case(spec: CaseSpec, skip_reason: str | None = None, allocated_cpus: int | None = None,
+             process_index: int = 0) -> dict:
+    """Measure process ``process_index`` of a case in a fresh child; return its validated record.
+
+    Never raises for the case: every outcome (skip, failure, timeout) is a record.
+    """
+    if not 0 <= process_index < spec.processes:
+        raise ValueError(f"process index must be in 0..{spec.processes - 1}, got {process_index}")
+    rec = _base_record(spec, process_index)
     model = spec.model()
     reason = skip_reason
     if reason is None and spec.mem_budget_bytes and model.peak_bytes > spec.mem_budget_bytes:
@@ -181,7 +209,7 @@ def run_case(spec: CaseSpec, skip_reason: str | None = None, allocated_cpus: int
     if reason is not None:
         rec.update(status="skipped", reason=reason)
     if rec["status"] is None:
-        _run_child(spec, rec, python, env)
+        _run_child(spec, rec, python, env, process_index)
     rec["host"] = rec["host"] or metadata.host_info()
     rec["run"]["load_after"] = rec["run"].get("load_after") or metadata.load_average()
     rec["run"].setdefault("end_utc", datetime.now(UTC).isoformat())
@@ -191,8 +219,9 @@ def run_case(spec: CaseSpec, skip_reason: str | None = None, allocated_cpus: int
     return rec
 
 
-def _run_child(spec: CaseSpec, rec: dict, python: str, env: dict) -> None:
-    child_spec = {**asdict(spec), "mem_limit_bytes": spec.mem_limit_bytes or spec.mem_budget_bytes}
+def _run_child(spec: CaseSpec, rec: dict, python: str, env: dict, process_index: int) -> None:
+    child_spec = {**asdict(spec), "mem_limit_bytes": spec.mem_limit_bytes or spec.mem_budget_bytes,
+                  "process_index": process_index}
     with tempfile.TemporaryDirectory(prefix="numperf-case-") as tmp:
         spec_path, result_path = Path(tmp, "spec.json"), Path(tmp, "result.json")
         spec_path.write_text(json.dumps(child_spec))

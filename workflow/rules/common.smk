@@ -8,8 +8,14 @@ import sys
 
 from numperf import aggregate, compare, config as npconfig, figures, metadata
 
+# Where the config came from, for error messages (the Snakefile reads config/config.yaml only
+# when no --configfile is given).
+CONFIG_SOURCE = " + ".join(
+    ([os.path.relpath(p) for p in workflow.overwrite_configfiles] or ["config/config.yaml"])
+    + (["--config"] if workflow.config_settings.config else [])
+)
 try:
-    config.update(npconfig.load(config, source="config (config/config.yaml + --config)"))
+    config.update(npconfig.load(config, source=f"config ({CONFIG_SOURCE})"))
 except npconfig.ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
@@ -43,7 +49,7 @@ def case_of(wildcards):
 
 
 def local_records():
-    return [] if STORED_ONLY else [c.path for c in CASES.values()]
+    return [] if STORED_ONLY else [p for c in CASES.values() for p in c.process_paths]
 
 
 def local_calibrations():

@@ -1,4 +1,4 @@
-# Configured (host, backend) comparisons: per-case time ratios with bootstrap intervals.
+# Configured (host, backend) comparisons: per-case time ratios with between-process intervals.
 
 
 localrules:
@@ -19,10 +19,11 @@ rule compare:
         summary="results/tables/compare/{comparison}.json",
     params:
         args=lambda wildcards: COMPARISONS[wildcards.comparison],
+        min_effect=config["min_effect"],
     log:
         "results/logs/compare_{comparison}.log",
     conda:
         "../envs/numperf.yaml"
     shell:
-        "numperf compare --results results {params.args}"
+        "numperf compare --results results {params.args} --min-effect {params.min_effect}"
         " --out {output.table:q} --summary {output.summary:q} 2> {log:q}"

@@ -1,5 +1,7 @@
-# One job per case and per calibration, each in its own fresh process, one at a time
-# (the timing_lane resource), with honest cpu/memory/runtime requests for a cluster.
+# One job per process of a case and per calibration, each in its own fresh process, one at a
+# time (the timing_lane resource), with honest cpu/memory/runtime requests for a cluster.
+# A case's processes run in rounds (priority): every case's process 0, then every process 1...
+# so slow drift over the sweep shows up as variation between a case's processes.
 
 
 rule probe_host:
@@ -47,11 +49,11 @@ ruleorder: record_skipped > run_case
 
 rule record_skipped:
     output:
-        f"{RECORD_ROOT}/{{backend}}/records/{{case}}.json",
+        f"{RECORD_ROOT}/{{backend}}/records/{{case}}/p0.json",
     wildcard_constraints:
         case=SKIPPED,
     log:
-        f"{RECORD_ROOT}/logs/{{backend}}/{{case}}.log",
+        f"{RECORD_ROOT}/logs/{{backend}}/{{case}}/p0.log",
     params:
         args=lambda wildcards: case_of(wildcards).cli_args,
     conda:
@@ -62,13 +64,15 @@ rule record_skipped:
 
 rule run_case:
     output:
-        f"{RECORD_ROOT}/{{backend}}/records/{{case}}.json",
+        f"{RECORD_ROOT}/{{backend}}/records/{{case}}/p{{process}}.json",
     wildcard_constraints:
         case=MEASURED,
+        process=r"\d+",
     log:
-        f"{RECORD_ROOT}/logs/{{backend}}/{{case}}.log",
+        f"{RECORD_ROOT}/logs/{{backend}}/{{case}}/p{{process}}.log",
     params:
         args=lambda wildcards: case_of(wildcards).cli_args,
+    priority: lambda wildcards: config["processes"] - int(wildcards.process)
     threads: lambda wildcards: case_of(wildcards).spec.threads
     resources:
         mem_mb=lambda wildcards: case_of(wildcards).mem_mb,
@@ -77,4 +81,5 @@ rule run_case:
     conda:
         "../envs/numperf.yaml"
     shell:
-        "numperf run-case {params.args} --allocated-cpus {threads} --out {output:q} 2> {log:q}"
+        "numperf run-case {params.args} --process {wildcards.process} --allocated-cpus {threads}"
+        " --out {output:q} 2> {log:q}"

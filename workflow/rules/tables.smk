@@ -25,9 +25,10 @@ rule aggregate:
     params:
         quarantine="--quarantine" if config["quarantine"] else "",
         baseline=shlex.quote(config["baseline_method"]),
+        min_effect=config["min_effect"],
     log:
         "results/logs/aggregate.log",
     conda:
         "../envs/numperf.yaml"
     shell:
-        "numperf aggregate --results results --out results/tables --baseline {params.baseline} {params.quarantine} 2> {log:q}"
+        "numperf aggregate --results results --out results/tables --baseline {params.baseline} --min-effect {params.min_effect} {params.quarantine} 2> {log:q}"

@@ -1,0 +1,134 @@
+"""Intervals and verdicts that include the variation between processes.
+
+A case is measured in P independent fresh processes spread over the sweep; each process
+yields one median time per call. Those P medians, on a log scale, are the independent
+observations: their spread contains everything that differs from one process to the next
+(address-space layout, BLAS thread placement, turbo and neighbours over the minutes of a
+sweep) as well as the sampling noise inside each process. Intervals are Student-t
+intervals on the mean log median (Welch's for a ratio of two cases), so they are exact
+for log-normal process medians and honest with as few as 2-3 processes, where a bootstrap
+over processes can only ever see P distinct values and covers far less than it claims.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+CONFIDENCE = 0.95
+#: Default minimum relative difference worth a verdict (5%).
+MIN_EFFECT = 0.05
+VERDICTS = ("A faster", "B faster", "equivalent", "inconclusive")
+
+
+@lru_cache(maxsize=4096)
+def _t_quantile(p: float, df: float) -> float:
+    """Quantile of Student's t with ``df`` (possibly fractional) degrees of freedom."""
+    if df > 1e4:
+        from statistics import NormalDist
+
+        return NormalDist().inv_cdf(p)
+    # integrate the density on a fine grid in u = atan(t) (finite range), then invert the CDF
+    u = np.linspace(0.0, math.pi / 2, 20001)[:-1]
+    t = np.tan(u)
+    log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+    dens = np.exp(log_c - (df + 1) / 2 * np.log1p(t * t / df)) / np.cos(u) ** 2
+    cdf = 0.5 + np.concatenate([[0.0], np.cumsum((dens[1:] + dens[:-1]) / 2 * np.diff(u))])
+    return float(np.tan(np.interp(p, cdf, u)))
+
+
+def t_quantile(p: float, df: float) -> float:
+    """Two-sided critical values come from ``t_quantile(1 - alpha / 2, df)``."""
+    return _t_quantile(round(p, 6), round(float(df), 3))
+
+
+def process_medians(samples_by_process: list[list[float]]) -> np.ndarray:
+    """The median time per call of each process (processes without samples are left out)."""
+    return np.array([float(np.median(s)) for s in samples_by_process if len(s)])
+
+
+def _log_mean_se(medians) -> tuple[float, float, int]:
+    logs = np.log(np.asarray(medians, dtype=float))
+    n = len(logs)
+    se = float(np.std(logs, ddof=1) / math.sqrt(n)) if n >= 2 else math.nan
+    return float(logs.mean()) if n else math.nan, se, n
+
+
+def median_interval(medians, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """Combined median time per call (geometric mean of process medians) and its interval.
+
+    With one process there is no between-process spread to learn from: the interval is NaN.
+    """
+    mean, se, n = _log_mean_se(medians)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    if n < 2:
+        return math.exp(mean), math.nan, math.nan
+    h = t_quantile(1 - (1 - confidence) / 2, n - 1) * se
+    return math.exp(mean), math.exp(mean - h), math.exp(mean + h)
+
+
+def ratio_interval(medians_a, medians_b, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """Ratio A/B of combined medians with a Welch interval over both sets of processes."""
+    ma, sa, na = _log_mean_se(medians_a)
+    mb, sb, nb = _log_mean_se(medians_b)
+    if na == 0 or nb == 0:
+        return math.nan, math.nan, math.nan
+    ratio = math.exp(ma - mb)
+    if na < 2 or nb < 2:
+        return ratio, math.nan, math.nan
+    se2 = sa * sa + sb * sb
+    if se2 == 0:
+        return ratio, ratio, ratio
+    df = se2 * se2 / (sa**4 / (na - 1) + sb**4 / (nb - 1))
+    h = t_quantile(1 - (1 - confidence) / 2, df) * math.sqrt(se2)
+    return ratio, ratio * math.exp(-h), ratio * math.exp(h)
+
+
+def geomean_interval(ratios, lows=None, highs=None,
+                     confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """Geometric mean of per-case ratios with a t interval over the cases.
+
+    With a single case the summary is that case's own ratio and interval.
+    """
+    logs = np.log(np.asarray(ratios, dtype=float))
+    logs = logs[np.isfinite(logs)]
+    if len(logs) == 0:
+        return math.nan, math.nan, math.nan
+    if len(logs) == 1:
+        lo = float(lows[0]) if lows is not None else math.nan
+        hi = float(highs[0]) if highs is not None else math.nan
+        return float(math.exp(logs[0])), lo, hi
+    mean, se = float(logs.mean()), float(np.std(logs, ddof=1) / math.sqrt(len(logs)))
+    h = t_quantile(1 - (1 - confidence) / 2, len(logs) - 1) * se
+    return math.exp(mean), math.exp(mean - h), math.exp(mean + h)
+
+
+def verdict(ratio: float, low: float, high: float, min_effect: float = MIN_EFFECT,
+            labels: tuple[str, str] = ("A faster", "B faster")) -> str:
+    """Verdict on a time ratio A/B.
+
+    ``labels[0]`` (A faster) needs the interval below 1 and the ratio below 1/(1+min_effect);
+    ``labels[1]`` the mirror image; ``equivalent`` needs the whole interval inside
+    [1/(1+min_effect), 1+min_effect]; anything else, NaN intervals included, is inconclusive.
+    """
+    if not all(map(math.isfinite, (ratio, low, high))):
+        return "inconclusive"
+    bound = math.log1p(min_effect)
+    log_ratio = math.log(ratio)
+    if high < 1 and log_ratio < -bound:
+        return labels[0]
+    if low > 1 and log_ratio > bound:
+        return labels[1]
+    if math.log(low) >= -bound and math.log(high) <= bound:
+        return "equivalent"
+    return "inconclusive"
+
+
+def resolvable_effect(low: float, high: float) -> float:
+    """Half-width of an interval as a relative effect: smaller differences cannot be told apart."""
+    if not (math.isfinite(low) and math.isfinite(high)) or low <= 0:
+        return math.nan
+    return math.expm1((math.log(high) - math.log(low)) / 2)
