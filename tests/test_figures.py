@@ -23,7 +23,7 @@ THREADS = (1, 2)
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    """A results folder of 16 real cases plus calibration for 1 and 2 threads, and its tables."""
+    """A results folder of 16 real cases (2 processes each) plus calibration for 1 and 2 threads, and its tables."""
     root = tmp_path_factory.mktemp("figures")
     probe = root / "probe.json"
     run_numperf("run-case", "--method", "blocked", "--n", 20, "--d", 4, "--repeats", 1, "--quiet",
@@ -37,10 +37,11 @@ def results(tmp_path_factory):
     # The numbers only need to be real, not precise: the 1-thread calibration overlaps the cases.
     with ThreadPoolExecutor(max_workers=1) as pool:
         cal1 = pool.submit(calibrate, 1)
-        for method, n, dtype, threads in itertools.product(METHODS, SIZES, DTYPES, THREADS):
+        for method, n, dtype, threads, k in itertools.product(METHODS, SIZES, DTYPES, THREADS, (0, 1)):
             run_numperf("run-case", "--method", method, "--n", n, "--d", 16, "--dtype", dtype,
-                        "--threads", threads, "--repeats", 3, "--quiet", "--out",
-                        base / "records" / f"{method}_n{n}_{dtype}_t{threads}.json")
+                        "--threads", threads, "--repeats", 3, "--processes", 2, "--process", k,
+                        "--min-sample-time-s", 0.002, "--quiet", "--out",
+                        base / "records" / f"{method}_n{n}_{dtype}_t{threads}" / f"p{k}.json")
         cal1.result()
     calibrate(2)
     tables_dir = root / "tables"
@@ -150,12 +151,21 @@ def test_one_backend_and_one_host_are_explained(results):
         assert not _plot_axes(fig)
 
 
+def _slower(runs: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """The same rows with every time (median, interval, each process's median) scaled by ``factor``."""
+    out = runs.copy()
+    for col in ("time_median_s", "time_ci_low_s", "time_ci_high_s"):
+        out[col] = out[col] * factor
+    out["time_process_medians_s"] = [json.dumps([v * factor for v in json.loads(m)]) if isinstance(m, str)
+                                     else m for m in out["time_process_medians_s"]]
+    return out
+
+
 def test_two_backends_and_two_hosts_are_compared(results):
     # Drawing-path check: the real rows relabelled as a second backend and a second host.
     runs = results["tables"]["runs"]
-    other_backend = runs.assign(backend="otherblas", time_median_s=runs["time_median_s"] * 1.3)
-    other_host = runs.assign(host_id="otherhost-00000000", cpu_model="Other CPU",
-                             time_median_s=runs["time_median_s"] * 0.8)
+    other_backend = _slower(runs, 1.3).assign(backend="otherblas")
+    other_host = _slower(runs, 0.8).assign(host_id="otherhost-00000000", cpu_model="Other CPU")
     tables = _derived(pd.concat([runs, other_backend, other_host]))
     fig = figures.draw("backends", tables)
     _check_labelled(fig)

@@ -58,6 +58,8 @@ CONFIG = {
     "methods": ["gemm_trick", "chunked"],
     "method_params": {"chunked": {"chunk_rows": 1}},
     "repeats": 2,
+    "processes": 2,
+    "min_sample_time_s": 0.005,
     "warmup": 1,
     "time_limit_s": TIME_LIMIT_S,
     "memory_budget_mb": 1000,
@@ -76,9 +78,9 @@ MEASURED = {
     "chunked_n1000000_m4_d2_float64_t1_wheel_chunk_rows=1",
 }
 TIMES_OUT = "chunked_n1000000_m4_d2_float64_t1_wheel_chunk_rows=1"
-#: SLURM jobs the sweep must submit, by rule: the measured cases, one calibration per
-#: thread count and the host probe. Everything else is a local rule.
-EXPECTED_JOBS = {"run_case": len(MEASURED), "calibrate": 2, "probe_host": 1}
+#: SLURM jobs the sweep must submit, by rule: each process of the measured cases, one
+#: calibration per thread count and the host probe. Everything else is a local rule.
+EXPECTED_JOBS = {"run_case": 2 * len(MEASURED), "calibrate": 2, "probe_host": 1}
 
 
 def _unavailable(why: str):
@@ -179,9 +181,11 @@ def cluster_run(cluster, config_file, tmp_path_factory):
     return work, log
 
 
-def _records(work: Path) -> dict[str, dict]:
+def _records(work: Path) -> dict[str, list[dict]]:
+    """Each case's process records, in process order."""
     folder = work / "results" / HOST / "wheel" / "records"
-    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+    return {case.name: [json.loads(p.read_text()) for p in sorted(case.glob("p*.json"))]
+            for case in sorted(folder.iterdir())}
 
 
 def test_documented_command_submits_exactly_the_measured_cases_and_calibrations(cluster, cluster_run):
@@ -203,26 +207,30 @@ def test_measured_cases_ran_inside_slurm_jobs_and_skipped_ones_did_not(cluster_r
     submitted = set(re.findall(r"has been submitted with SLURM jobid (\d+)", log))
     records = _records(work)
     assert len(records) == 16
-    measured = {cid: r for cid, r in records.items() if r["status"] != "skipped"}
+    measured = {cid: r for cid, r in records.items() if r[0]["status"] != "skipped"}
     assert set(measured) == MEASURED
     job_ids = []
-    for cid, rec in measured.items():
-        sched = rec["scheduler"]
-        assert sched["scheduler"] == "slurm", (cid, sched)
-        assert sched["job_id"] in submitted, (cid, sched)
-        assert sched["node"] == "localhost", (cid, sched)
-        assert sched["cpus_allocated"] == rec["case"]["threads"], (cid, sched)
-        job_ids.append(sched["job_id"])
-    assert len(set(job_ids)) == len(job_ids), "each case runs in its own job"
-    for cid, rec in records.items():
+    for cid, recs in measured.items():
+        assert [r["case"]["process_index"] for r in recs] == [0, 1], cid
+        for rec in recs:
+            sched = rec["scheduler"]
+            assert sched["scheduler"] == "slurm", (cid, sched)
+            assert sched["job_id"] in submitted, (cid, sched)
+            assert sched["node"] == "localhost", (cid, sched)
+            assert sched["cpus_allocated"] == rec["case"]["threads"], (cid, sched)
+            job_ids.append(sched["job_id"])
+    assert len(set(job_ids)) == len(job_ids), "each process of each case runs in its own job"
+    for cid, recs in records.items():
         if cid not in MEASURED:
+            assert len(recs) == 1, f"{cid}: a skipped case is recorded once"
+            rec = recs[0]
             assert rec["status"] == "skipped" and rec["reason"].startswith("excluded: "), (cid, rec["reason"])
             assert rec["scheduler"]["job_id"] is None, f"{cid} was submitted; skipped cases run locally"
     for cid in MEASURED - {TIMES_OUT}:
-        assert records[cid]["status"] == "ok", (cid, records[cid]["reason"])
-    slow = records[TIMES_OUT]
-    assert slow["status"] == "timeout", (slow["status"], slow["reason"])
-    assert slow["reason"] == f"exceeded the time limit of {TIME_LIMIT_S} s"
+        assert all(r["status"] == "ok" for r in records[cid]), (cid, [r["reason"] for r in records[cid]])
+    for slow in records[TIMES_OUT]:
+        assert slow["status"] == "timeout", (slow["status"], slow["reason"])
+        assert slow["reason"] == f"exceeded the time limit of {TIME_LIMIT_S} s"
     for threads in (1, 2):
         cal = json.loads((work / "results" / HOST / "wheel" / "calibration" / f"t{threads}.json").read_text())
         assert cal["scheduler"]["job_id"] in submitted and cal["scheduler"]["cpus_allocated"] == threads
@@ -240,7 +248,7 @@ def test_cluster_rows_match_a_local_run_of_the_same_config(cluster_run, config_f
 
     assert len(cluster_rows) == len(local_rows) == 16
     assert rows(cluster_rows) == rows(local_rows)
-    assert rows(cluster_rows) == {(cid, rec["status"]) for cid, rec in _records(work).items()}
+    assert rows(cluster_rows) == {(cid, recs[0]["status"]) for cid, recs in _records(work).items()}
     assert set(cluster_rows.loc[cluster_rows["status"] == "timeout", "case_id"]) == {TIMES_OUT}
     skipped = cluster_rows[cluster_rows["status"] == "skipped"]
     assert len(skipped) == 12 and skipped["reason"].str.startswith("excluded: ").all()

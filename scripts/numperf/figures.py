@@ -748,7 +748,7 @@ def draw_backends(tables, fig):
                     ax.bar(x, r["time"], width, color="white" if r["noisy"] else colors[b],
                            edgecolor=colors[b], hatch="///" if r["noisy"] else None, lw=1.0)
                     if np.isfinite(r["low"]) and np.isfinite(r["high"]):
-                        err = [[r["time"] - r["low"]], [r["high"] - r["time"]]]
+                        err = [[max(0.0, r["time"] - r["low"])], [max(0.0, r["high"] - r["time"])]]
                         ax.errorbar(x, r["time"], yerr=err, fmt="none", ecolor="0.25", elinewidth=0.8,
                                     capsize=2)
             ax.set_yscale("log")

@@ -20,8 +20,14 @@ def case_summary(rec: dict) -> str:
     t = rec.get("timing")
     if t:
         lines.append(f"time     median {t['median_s'] * 1e3:.3f} ms  min {t['min_s'] * 1e3:.3f} ms  "
-                     f"IQR {t['iqr_s'] * 1e3:.3f} ms  ({len(t['samples_s'])} samples, "
+                     f"IQR {t['iqr_s'] * 1e3:.3f} ms  ({len(t['samples_s'])} samples of {t['loops']} "
+                     f"call(s), process {c['process_index']} of {c['processes']}; "
                      f"{rec['gflops']:.2f} GFLOP/s)")
+    noise = rec.get("interference")
+    if noise:
+        lines.append(f"machine  other processes {noise['other_cpu_s'] / noise['cpu_capacity_s']:.0%} of the "
+                     f"CPUs, steal {noise['steal_s'] / noise['cpu_capacity_s']:.0%}, "
+                     f"{noise['involuntary_switches']} preemptions while timing")
     mem = rec["memory"]
     lines.append(f"memory   peak RSS {_mb(mem['peak_rss_bytes'])}  traced {_mb(mem['traced_peak_bytes'])}"
                  f"  modelled {_mb(mem['model']['kernel_peak_bytes'])} (above baseline)")
