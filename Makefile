@@ -1,6 +1,6 @@
 # numperf: two commands do everything on a fresh machine.
 #   make run    set up, run the default sweep, build tables, figures and the HTML report
-#   make test   set up (venv, Debian BLAS libraries) and run the test suite
+#   make test   set up (venv, Debian BLAS libraries, chromium) and run the test suite
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,8 +9,11 @@ STAMP := $(VENV)/.installed
 CONFIG ?= config/config.yaml
 CORES ?= all
 SNAKEMAKE := $(BIN)/snakemake --configfile $(CONFIG)
+REPORT := --report results/report.html --report-stylesheet workflow/report/style.css
+# A lock left by a killed run (no Snakemake alive here) is removed, saying so; a live run's lock stays.
+UNLOCK_STALE := $(BIN)/numperf unlock-stale
 
-.PHONY: run test setup backends sweep report figures backends-run stability lint clean-results
+.PHONY: run test setup backends browser sweep report figures backends-run stability lint clean-results
 
 setup: $(STAMP)
 
@@ -24,27 +27,33 @@ $(STAMP): pyproject.toml
 backends:
 	bash .ci/install-backends.sh
 
+# Debian's chromium for the test that opens the report in a real browser (root; skipped with a note otherwise).
+browser:
+	bash .ci/install-browser.sh
+
 run: setup sweep report
 
 sweep: setup
+	$(UNLOCK_STALE)
 	$(SNAKEMAKE) --cores $(CORES)
 
 report: setup
-	$(SNAKEMAKE) --report results/report.html
+	$(SNAKEMAKE) $(REPORT)
 	@echo "report: $(CURDIR)/results/report.html"
 
 # Rebuild tables, figures and report from the records under results/ only (never runs a case),
 # e.g. after copying another host's results/<host_id>/ folder here.
 figures: setup
+	$(UNLOCK_STALE)
 	$(SNAKEMAKE) --cores $(CORES) --config stored_only=True --forcerun aggregate
-	$(SNAKEMAKE) --config stored_only=True --report results/report.html
+	$(SNAKEMAKE) --config stored_only=True $(REPORT)
 	@echo "report: $(CURDIR)/results/report.html"
 
 # The backend comparison (wheel, Debian OpenBLAS, BLIS, netlib, ATLAS).
 backends-run: setup backends
 	$(MAKE) run CONFIG=config/backends.yaml
 
-test: setup backends
+test: setup backends browser
 	$(BIN)/python -m pytest
 
 # The A/A check: config/stability.yaml twice under two host labels, compared (false-difference

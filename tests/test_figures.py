@@ -23,7 +23,7 @@ THREADS = (1, 2)
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    """A results folder of 16 real cases (2 processes each) plus calibration for 1 and 2 threads, and its tables."""
+    """16 real cases (2 processes each), calibration for 1 and 2 threads, and their tables."""
     root = tmp_path_factory.mktemp("figures")
     probe = root / "probe.json"
     run_numperf("run-case", "--method", "blocked", "--n", 20, "--d", 4, "--repeats", 1, "--quiet",

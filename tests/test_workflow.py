@@ -129,6 +129,8 @@ def test_report_holds_every_figure_and_table(tiny_run):
         assert f"{name}.png" in html
         assert fig.category in html
     assert "runs.csv" in html
+    # the first page: the key findings written from this run's tables (numperf findings)
+    assert (work / "results" / "key_findings.rst").exists() and "Key findings" in html
 
 
 def test_figures_rebuild_from_stored_records_only(tiny_run):

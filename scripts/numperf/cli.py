@@ -295,6 +295,45 @@ def _cmd_aggregate(args) -> int:
     return 0
 
 
+def _add_findings(sub) -> None:
+    p = sub.add_parser("findings", help="write the run's key findings (RST) for the report's first page",
+                       description="From runs.csv and speedup.csv: the fastest method per size and dtype "
+                       "with its speedup over the seed's trick and the memory it saves, what the BLAS "
+                       "backends changed, and how the cases ended.")
+    p.add_argument("--tables", default="results/tables")
+    p.add_argument("--out", help="RST path (default: print)")
+    p.set_defaults(func=_cmd_findings)
+
+
+def _cmd_findings(args) -> int:
+    from numperf import findings
+
+    try:
+        if args.out:
+            findings.write(args.tables, args.out)
+        else:
+            print(findings.to_rst(findings.load_tables(args.tables)))
+    except FileNotFoundError as exc:
+        print(f"numperf findings: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_unlock_stale(sub) -> None:
+    p = sub.add_parser("unlock-stale", help="remove Snakemake's lock if no Snakemake runs in this directory",
+                       description="After a hard kill, Snakemake's lock stays behind and the next run "
+                       "refuses to start. If no Snakemake process is alive with this working directory, "
+                       "the lock is stale: say so and remove it. A live run keeps its lock.")
+    p.add_argument("--directory", default=".", help="the workflow's working directory")
+    p.set_defaults(func=_cmd_unlock_stale)
+
+
+def _cmd_unlock_stale(args) -> int:
+    from numperf import locks
+
+    return locks.main(args.directory)
+
+
 def _add_figure(sub) -> None:
     p = sub.add_parser("figure", help="draw one report figure from the tables")
     p.add_argument("name", help="figure name (see numperf.figures.FIGURES)")
@@ -394,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_run_case, _add_memory_model, _add_methods, _add_calibrate, _add_probe,
                 _add_backends, _add_validate_config, _add_aggregate, _add_figure, _add_compare,
-                _add_stability):
+                _add_stability, _add_findings, _add_unlock_stale):
         add(sub)
     return parser
 
@@ -402,13 +441,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``numperf`` console script."""
     args = build_parser().parse_args(argv)
-    if getattr(args, "host_id", None):
-        from numperf import config, metadata
+    given, label = ("--host-id", args.host_id) if getattr(args, "host_id", None) else \
+        ("NUMPERF_HOST_ID", os.environ.get("NUMPERF_HOST_ID"))
+    if label:
+        from numperf import metadata
 
-        if not metadata.HOST_LABEL.match(args.host_id) or args.host_id in config.RESERVED_HOST_IDS:
-            print(f"numperf: error: --host-id {args.host_id!r} is not a valid label (letters, digits, "
+        if not metadata.HOST_LABEL.match(label) or label in metadata.RESERVED_HOST_IDS:
+            print(f"numperf: error: {given} {label!r} is not a valid label (letters, digits, "
                   "'.', '_', '-'; at most 64 characters; not "
-                  f"{', '.join(sorted(config.RESERVED_HOST_IDS))})", file=sys.stderr)
+                  f"{', '.join(sorted(metadata.RESERVED_HOST_IDS))})", file=sys.stderr)
             return 2
-        os.environ["NUMPERF_HOST_ID"] = args.host_id  # children inherit it
+        os.environ["NUMPERF_HOST_ID"] = label  # children inherit it
     return args.func(args)

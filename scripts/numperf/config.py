@@ -28,7 +28,7 @@ MEM_MARGIN = 1.25
 #: Deliberately pessimistic throughput used only to size runtime requests.
 PESSIMISTIC_FLOPS_PER_S = 2e8
 #: Folders numperf itself writes under results/; a host id must not collide with them.
-RESERVED_HOST_IDS = frozenset({"tables", "figures", "logs", "quarantine", "example"})
+RESERVED_HOST_IDS = metadata.RESERVED_HOST_IDS
 
 
 class ConfigError(ValueError):

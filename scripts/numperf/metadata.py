@@ -20,6 +20,8 @@ ENV_PREFIXES = ("OPENBLAS_", "OMP_", "MKL_", "BLIS_", "GOTO", "FLEXIBLAS", "VECL
                 "NUMEXPR_", "MALLOC_", "LD_LIBRARY_PATH", "LD_PRELOAD", "NUMPERF_")
 
 HOST_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: Folders numperf itself writes under results/; a host id must not collide with them.
+RESERVED_HOST_IDS = frozenset({"tables", "figures", "logs", "quarantine", "example"})
 
 
 def cpu_model() -> str:
@@ -45,9 +47,10 @@ def host_id() -> str:
     """A stable, file-name-safe host id: ``NUMPERF_HOST_ID`` or hostname + hash of machine id and CPU."""
     override = os.environ.get("NUMPERF_HOST_ID")
     if override:
-        if not HOST_LABEL.match(override):
+        if not HOST_LABEL.match(override) or override in RESERVED_HOST_IDS:
             raise ValueError(f"NUMPERF_HOST_ID={override!r} is not a valid label "
-                             "(letters, digits, '.', '_', '-'; at most 64 characters)")
+                             "(letters, digits, '.', '_', '-'; at most 64 characters; not "
+                             f"{', '.join(sorted(RESERVED_HOST_IDS))})")
         return override
     machine = ""
     for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):

@@ -1,0 +1,139 @@
+"""The tiny sweep's results/report.html in a real browser: headless Chromium driven by Selenium.
+
+The Snakemake report is a JavaScript app, so the file existing proves little. This test lets the
+app render, checks from the live DOM that the first page shows the key findings (top visible, one
+row per size and dtype, the same fastest methods as ``numperf.findings`` computes), then clicks
+every figure open through the report's own menu and checks that its image decoded at the PNG's
+size with its top and left edges on screen. Screenshots of each view are kept in the test's temp
+folder and checked not to be blank. Needs Debian's chromium and chromium-driver (``make browser``,
+run by ``make test`` as root); without them the test skips, saying so.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from numperf import figures, findings
+from tests.conftest import REPO
+from tests.test_workflow import snakemake
+
+CHROMIUM = "/usr/lib/chromium/chromium"  # the binary behind Debian's /usr/bin/chromium wrapper
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+WINDOW = (1400, 1000)
+
+pytestmark = pytest.mark.skipif(
+    not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
+    reason="Debian's chromium and chromium-driver are not installed (`make browser`, as root)")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """The tiny sweep run by the real Snakemake and its report built as `make report` builds it."""
+    work = tmp_path_factory.mktemp("browser")
+    shutil.copy(REPO / "config" / "tiny.yaml", work / "tiny.yaml")
+    env = {"NUMPERF_HOST_ID": "browserhost"}
+    snakemake(work, "--configfile", work / "tiny.yaml", env=env)
+    snakemake(work, "--configfile", work / "tiny.yaml", "--report", work / "results" / "report.html",
+              "--report-stylesheet", REPO / "workflow" / "report" / "style.css", env=env)
+    return work
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    selenium = pytest.importorskip("selenium", reason="selenium is a dev extra: pip install -e '.[dev]'")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = selenium.webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+                f"--user-data-dir={profile}", f"--window-size={WINDOW[0]},{WINDOW[1]}"):
+        opts.add_argument(arg)
+    driver = selenium.webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
+    yield driver
+    driver.quit()
+
+
+def _wait(driver, condition, what: str, timeout_s: float = 30):
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(driver, timeout_s).until(condition)
+    except TimeoutException:
+        pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def _screenshot(driver, path) -> Image.Image:
+    """Save a screenshot and check it is not blank (many colours, a real share of ink)."""
+    driver.save_screenshot(str(path))
+    img = Image.open(path).convert("RGB")
+    pixels = np.asarray(img).reshape(-1, 3)
+    ink = float((pixels.min(axis=1) < 200).mean())
+    assert len(np.unique(pixels, axis=0)) > 50 and ink > 0.03, f"{path.name} looks blank (ink {ink:.1%})"
+    return img
+
+
+def _visible_top_left(driver, element) -> dict:
+    return driver.execute_script("const r = arguments[0].getBoundingClientRect();"
+                                 "return {top: r.top, left: r.left, width: r.width, height: r.height};",
+                                 element)
+
+
+def test_first_page_shows_the_key_findings(report, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    browser.get((report / "results" / "report.html").as_uri())
+    title = _wait(browser, lambda d: d.find_elements(By.XPATH, "//h1[normalize-space()='Key findings']"),
+                  "the first page's 'Key findings' heading")[0]
+    box = _visible_top_left(browser, title)
+    assert 0 <= box["top"] < WINDOW[1] / 2, f"the findings' heading is off screen: {box}"
+    page = browser.find_element(By.CSS_SELECTOR, "div.document")
+    text = page.text
+    assert "Fastest method per size and dtype" in text and "What was measured" in text
+    tables = findings.load_tables(report / "results" / "tables")
+    best = findings.fastest(tables)
+    rows = page.find_elements(By.CSS_SELECTOR, "table tbody tr")
+    assert len(rows) == len(best) == 4  # tiny: 2 sizes x 2 dtypes
+    for row, (_, expected) in zip(rows, best.iterrows(), strict=True):
+        cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+        assert cells[0].replace("\n", " ") == f"{expected['n']} × {expected['m']} × {expected['d']}"
+        assert cells[1] == expected["dtype"] and cells[2].startswith(expected["method"])
+        assert "gemm_trick" in cells[3] or "×" in cells[3]
+    _screenshot(browser, tmp_path / "first_page.png")
+
+
+@pytest.mark.parametrize("name", list(figures.FIGURES))
+def test_each_figure_opens_from_the_menu(report, browser, name, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    browser.get((report / "results" / "report.html").as_uri())
+    category = figures.FIGURES[name].category
+    link = _wait(browser, lambda d: d.find_elements(By.XPATH, f"//nav//a[normalize-space()='{category}']"),
+                 f"the menu entry {category!r}")[0]
+    link.click()
+    row = _wait(browser, lambda d: d.find_elements(By.XPATH, f"//nav//tr[td[normalize-space()='{name}']]"),
+                f"the result row {name!r} under {category!r}")[0]
+    row.find_element(By.CSS_SELECTOR, "td:last-child a").click()  # the eye: show the result
+    img = _wait(browser, lambda d: [i for i in d.find_elements(By.CSS_SELECTOR, "img[src^='data:image/png']")
+                                    if d.execute_script("return arguments[0].complete && "
+                                                        "arguments[0].naturalWidth > 0", i)],
+                f"the {name} image to decode")[0]
+    with Image.open(report / "results" / "figures" / f"{name}.png") as png:
+        assert browser.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]",
+                                      img) == list(png.size)
+    box = _visible_top_left(browser, img)
+    assert box["top"] >= 0 and box["left"] >= 0, f"{name}: the figure's top or left edge is cut off: {box}"
+    shot = _screenshot(browser, tmp_path / f"{name}.png")
+    # the figure itself, as shown, has ink: not an empty or broken image
+    visible = shot.crop((int(box["left"]), int(box["top"]), int(min(box["left"] + box["width"], WINDOW[0])),
+                         int(min(box["top"] + box["height"], WINDOW[1]))))
+    pixels = np.asarray(visible).reshape(-1, 3)
+    assert (pixels.min(axis=1) < 200).mean() > 0.02, f"{name}: the figure shows up blank"
+
