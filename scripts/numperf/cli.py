@@ -319,6 +319,31 @@ def _cmd_findings(args) -> int:
     return 0
 
 
+def _add_claims(sub) -> None:
+    p = sub.add_parser("claims", help="decide the seeds' performance claims from the tables (CSV + RST)",
+                       description="Decide every registered claim (numperf.claims) per host and backend "
+                       "from runs.csv, speedup.csv, scaling.csv, memory.csv and dtype.csv: holds, fails, "
+                       "inconclusive or not measured, with the deciding number and its interval.")
+    p.add_argument("--tables", default="results/tables")
+    p.add_argument("--out", default="results/tables/claims.csv", help="CSV path")
+    p.add_argument("--rst", help="also write the report's claims page (RST) here")
+    p.add_argument("--min-effect", type=_fraction, default=0.05,
+                   help="smallest relative difference worth a verdict, for ratios not in the tables")
+    p.set_defaults(func=_cmd_claims)
+
+
+def _cmd_claims(args) -> int:
+    from numperf import claims
+
+    try:
+        df = claims.write(args.tables, args.out, args.rst, min_effect=args.min_effect)
+    except FileNotFoundError as exc:
+        print(f"numperf claims: error: {exc}", file=sys.stderr)
+        return 1
+    print(claims.summary(df), file=sys.stderr)
+    return 0
+
+
 def _add_unlock_stale(sub) -> None:
     p = sub.add_parser("unlock-stale", help="remove Snakemake's lock if no Snakemake runs in this directory",
                        description="After a hard kill, Snakemake's lock stays behind and the next run "
@@ -433,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_run_case, _add_memory_model, _add_methods, _add_calibrate, _add_probe,
                 _add_backends, _add_validate_config, _add_aggregate, _add_figure, _add_compare,
-                _add_stability, _add_findings, _add_unlock_stale):
+                _add_stability, _add_findings, _add_claims, _add_unlock_stale):
         add(sub)
     return parser
 
