@@ -20,7 +20,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[peers,dev]"
+	$(BIN)/pip install -q -e ".[peers,dev,fast]"
 	touch $@
 
 # Debian's numpy + OpenBLAS/BLIS/netlib/ATLAS for the backend axis (root; skipped with a note otherwise).

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from numperf import methods, record, stats
+from numperf import record, stats
 
 #: An ok row is flagged noisy when, during the timed samples of any of its processes, other
 #: processes used more than this fraction of the machine's CPU time (and at least the floor,
@@ -245,11 +245,18 @@ def read_calibration(results: Path) -> pd.DataFrame:
 
 
 def add_roofline(runs: pd.DataFrame, cal: pd.DataFrame) -> pd.DataFrame:
-    """Roofline floor = max(GEMM flops at measured peak, output bytes at measured bandwidth)."""
-    runs = runs.merge(cal, on=["host_id", "backend", "threads"], how="left")
+    """Roofline floor = max(2·N·M·D / best GEMM rate, N·M·itemsize / best write bandwidth).
+
+    "Best" is the highest value calibrated on the case's host at the case's thread count over
+    every backend calibrated there (DGEMM or SGEMM by dtype; bandwidth written by that many
+    threads), so the floor is the machine's, not the backend's: a slow BLAS shows as far from it.
+    """
+    cols = ["dgemm_gflops", "sgemm_gflops", "write_bandwidth_bytes_per_s"]
+    best = cal.groupby(["host_id", "threads"], as_index=False)[cols].max()
+    runs = runs.merge(best, on=["host_id", "threads"], how="left")
     peak = np.where(runs["dtype"] == "float32", runs["sgemm_gflops"], runs["dgemm_gflops"]) * 1e9
     itemsize = np.where(runs["dtype"] == "float32", 4, 8)
-    gemm_s = methods.gemm_flops(runs["n"], runs["m"], runs["d"]) / peak
+    gemm_s = 2.0 * runs["n"] * runs["m"] * runs["d"] / peak
     write_s = runs["n"] * runs["m"] * itemsize / runs["write_bandwidth_bytes_per_s"]
     with np.errstate(invalid="ignore"):  # no calibration for a host: NaN floor, kept as such
         runs["roofline_floor_s"] = np.fmax(gemm_s.to_numpy(float), write_s.to_numpy(float))

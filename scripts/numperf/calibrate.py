@@ -30,28 +30,40 @@ def _gemm_gflops(dtype: str, threads: int) -> dict:
     return {"gflops": 2.0 * GEMM_N**3 / stats["median_s"] / 1e9, "time": stats}
 
 
-def _write_bandwidth() -> dict:
+def _write_bandwidth(threads: int = 1) -> dict:
+    """Bytes per second written by ``threads`` threads, each filling its own contiguous part of
+    one buffer (``fill`` releases the GIL), as the case's threads write their parts of the output."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import numpy as np
 
     buf = np.empty(BANDWIDTH_BYTES // 8)
-    buf.fill(0.0)  # fault the pages in outside the timed region
-    raw = measure.timed_runs(lambda: buf.fill(1.0), REPEATS, warmup=1)
+    bounds = np.linspace(0, buf.size, threads + 1).astype(int)
+    parts = [buf[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    with ThreadPoolExecutor(threads) as pool:
+        def fill(value):
+            for future in [pool.submit(part.fill, value) for part in parts]:
+                future.result()
+
+        fill(0.0)  # fault the pages in outside the timed region
+        raw = measure.timed_runs(lambda: fill(1.0), REPEATS, warmup=1)
     stats = measure.summarize(raw["time_s"])
-    return {"bytes_per_s": BANDWIDTH_BYTES / stats["median_s"], "time": stats}
+    return {"bytes_per_s": BANDWIDTH_BYTES / stats["median_s"], "threads": threads, "time": stats}
 
 
 def calibrate(threads: int, backend: str) -> dict:
     """Measure the machine's own ceilings for one backend and thread count."""
+    import numpy  # noqa: F401 - load BLAS first: threadpool_limits only limits libraries already loaded
     from threadpoolctl import threadpool_info, threadpool_limits
 
     with threadpool_limits(limits=threads, user_api="blas"):
         d, s = _gemm_gflops("float64", threads), _gemm_gflops("float32", threads)
-        bw = _write_bandwidth()
+        bw = _write_bandwidth(threads)
         info = threadpool_info()
     return {
         "schema": "numperf.calibration/1", "host_id": metadata.host_id(), "backend": backend,
         "threads": threads, "dgemm_gflops": d["gflops"], "sgemm_gflops": s["gflops"],
-        "write_bandwidth_bytes_per_s": bw["bytes_per_s"], "gemm_n": GEMM_N,
+        "write_bandwidth_bytes_per_s": bw["bytes_per_s"], "write_threads": bw["threads"], "gemm_n": GEMM_N,
         "bandwidth_buffer_bytes": BANDWIDTH_BYTES, "timing": {"dgemm": d["time"], "sgemm": s["time"],
                                                               "write": bw["time"]},
         "threadpool_info": info, "host": metadata.host_info(), "env": metadata.blas_env(),

@@ -10,6 +10,7 @@ Imports stay numpy-only so the module also loads under Debian's numpy 1.24.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,20 @@ import numpy as np
 DEFAULT_CHUNK_ROWS = 100
 #: Bytes of output rows that ``blocked`` keeps hot per block (a typical L2 size).
 BLOCK_TARGET_BYTES = 1 << 20
+#: ``tiled_*``: columns (rows of y) per tile; rows come from BLOCK_TARGET_BYTES.
+TILE_COLS = 512
+#: ``tiled_*``: centred copies of one x block and one y block per thread stay below this fraction
+#: of the output (tiles shrink at large D), so with 2 threads the peak stays within 5% of the output.
+TILE_SCRATCH_FRACTION = 0.024
+#: ``tiled_*`` exactness: entries with d^2 <= EXACT_TAU (||x_c||^2 + ||y_c||^2) are recomputed
+#: difference-first. Elsewhere the trick's relative error is about 4 u / EXACT_TAU (measured;
+#: u = unit roundoff), i.e. below 5e-7 in float32.
+EXACT_TAU = 0.5
+#: ``tiled_numpy``: bytes of float64 differences recomputed at once (below the 128 KiB mmap
+#: threshold the cases run with, so the temporaries come from the heap, not from fresh pages).
+RECOMPUTE_BYTES = 1 << 16
+#: ``tiled_numpy``: bytes of output per full-width row panel (NumPy's passes want long rows).
+PANEL_BYTES = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,8 @@ class Method:
     params: tuple[str, ...] = ()
     requires: str | None = None
     defaults: dict = field(default_factory=dict)
+    #: fills automatic parameters (e.g. tile sizes) of a case: f(params, n, m, d, itemsize) -> params
+    auto: Callable[[dict, int, int, int, int], dict] | None = None
 
     def available(self) -> bool:
         """True when the optional package this method needs can be imported."""
@@ -73,6 +90,8 @@ class Method:
         out = {**self.defaults, **given}
         if self.name == "blocked" and not out.get("block_rows"):
             out["block_rows"] = auto_block_rows(n, m, itemsize)
+        if self.auto is not None:
+            out = self.auto(out, n, m, d, itemsize)
         return out
 
 
@@ -84,6 +103,22 @@ def auto_block_rows(n: int, m: int, itemsize: int) -> int:
 # --------------------------------------------------------------------------- kernels
 
 
+def _float_inputs(kernel):
+    """Integer and boolean inputs become float64 copies first: NumPy would otherwise run the seed
+    methods in wrapping integer arithmetic or truncate the distances into an integer output.
+    Float inputs pass through untouched (no copy)."""
+
+    @functools.wraps(kernel)
+    def wrapped(x, y, **params):
+        same = y is x
+        x = x if x.dtype.kind in "fc" else x.astype(np.float64)
+        y = x if same else (y if y.dtype.kind in "fc" else y.astype(np.float64))
+        return kernel(x, y, **params)
+
+    return wrapped
+
+
+@_float_inputs
 def broadcast(x, y, **_):
     """Seed notebook: full N x M x D difference array, squared, summed, sqrt."""
     diff = x[:, np.newaxis, :] - y[np.newaxis, :, :]
@@ -91,6 +126,7 @@ def broadcast(x, y, **_):
     return np.sqrt(d2, out=d2)
 
 
+@_float_inputs
 def broadcast_einsum(x, y, **_):
     """Seed exercise 5: the same difference array, reduced with einsum (no squared copy)."""
     diff = x[:, np.newaxis, :] - y[np.newaxis, :, :]
@@ -102,6 +138,7 @@ def _row_norms(a):
     return np.einsum("ij,ij->i", a, a)
 
 
+@_float_inputs
 def gemm_trick(x, y, **_):
     """Seed 'trick': ||x||^2 + ||y||^2 - 2 x.y with one GEMM, abs against round-off, sqrt."""
     x2 = _row_norms(x)[:, np.newaxis]
@@ -110,6 +147,7 @@ def gemm_trick(x, y, **_):
     return np.sqrt(np.abs(x2 + y2 - 2.0 * xy))
 
 
+@_float_inputs
 def chunked(x, y, chunk_rows=DEFAULT_CHUNK_ROWS, **_):
     """Seed chunked trick: the trick on ``chunk_rows`` rows of x at a time."""
     out = np.empty((x.shape[0], y.shape[0]), dtype=np.result_type(x, y))
@@ -139,6 +177,7 @@ def _blocked_setup(x, y, block_rows):
     return out, _row_norms(x), _row_norms(y), block_rows or auto_block_rows(n, m, dtype.itemsize)
 
 
+@_float_inputs
 def blocked(x, y, block_rows=0, **_):
     """Ours: preallocated output, GEMM written into each cache-sized row block, rest in place."""
     out, x2, y2, rows = _blocked_setup(x, y, block_rows)
@@ -150,6 +189,7 @@ def blocked(x, y, block_rows=0, **_):
 _BLAS_CONTROL = []
 
 
+@_float_inputs
 def blocked_parallel(x, y, block_rows=0, threads=1, **_):
     """Ours: ``blocked`` with its row blocks spread over ``threads`` Python threads.
 
@@ -172,6 +212,242 @@ def blocked_parallel(x, y, block_rows=0, threads=1, **_):
         for future in [pool.submit(_block_steps, x, y, out, x2, y2, i0, rows) for i0 in starts]:
             future.result()
     return out
+
+
+# ---- tiled methods (issue 11): GEMM tiles, epilogue fused per tile, exact in float32
+
+
+def auto_tile(n: int, m: int, d: int, itemsize: int, block_rows: int = 0, block_cols: int = 0):
+    """(rows, cols) of one ``tiled_*`` tile: about BLOCK_TARGET_BYTES of output, so the epilogue
+    finds the tile in L2; at large D they shrink to squares (the GEMM's best use of little
+    memory) so that one thread's centred x and y blocks stay below TILE_SCRATCH_FRACTION of the
+    output. Explicit sizes are taken as given."""
+    cols = int(block_cols or min(m, TILE_COLS))
+    rows = int(block_rows or max(16, BLOCK_TARGET_BYTES // (cols * itemsize)))
+    if not (block_rows or block_cols):
+        budget = TILE_SCRATCH_FRACTION * n * m
+        if (rows + cols) * d > budget:
+            side = max(32, int(budget / (2 * d)))
+            rows, cols = min(rows, side), min(cols, side)
+    return max(1, min(rows, n)), max(1, min(cols, m))
+
+
+def numpy_tile(n: int, m: int, d: int, itemsize: int, block_rows: int = 0, block_cols: int = 0):
+    """(rows, cols) of one ``tiled_numpy`` tile. NumPy pays per call and per row of a strided
+    view, so it prefers full-width row panels of about PANEL_BYTES, with one centred copy of y
+    shared by all threads; when that copy would exceed TILE_SCRATCH_FRACTION of the output
+    (large D), it falls back to ``auto_tile``."""
+    if block_rows or block_cols or (d + 2) * m > TILE_SCRATCH_FRACTION * n * m:
+        return auto_tile(n, m, d + 2, itemsize, block_rows, block_cols)
+    return max(1, min(n, PANEL_BYTES // (m * itemsize))), m
+
+
+def _auto_tile_params(p, n, m, d, itemsize):
+    rows, cols = auto_tile(n, m, d, itemsize, p.get("block_rows", 0), p.get("block_cols", 0))
+    return {**p, "block_rows": rows, "block_cols": cols}
+
+
+def _auto_plain_params(p, n, m, d, itemsize):
+    # no centred copies, so nothing to shrink the tiles for at large D
+    return _auto_tile_params(p, n, m, 0, itemsize)
+
+
+def _auto_numpy_params(p, n, m, d, itemsize):
+    rows, cols = numpy_tile(n, m, d, itemsize, p.get("block_rows", 0), p.get("block_cols", 0))
+    return {**p, "block_rows": rows, "block_cols": cols}
+
+
+def work_dtype(x, y) -> np.dtype:
+    """Dtype the tiled methods compute and return in: float32 stays float32 (and float16 becomes
+    float32), float64 stays float64, integers and booleans give float64 (never truncated)."""
+    dt = np.result_type(x.dtype, y.dtype)
+    if dt.kind in "biu":
+        return np.dtype(np.float64)
+    if dt.kind != "f" or dt.itemsize > 8:
+        raise TypeError(f"tiled methods need real float32/float64 or integer inputs, got {dt}")
+    return np.dtype(np.float32) if dt.itemsize < 4 else dt
+
+
+def common_centre(x, y, dt):
+    """Mean of all rows of x and y (float64 sums), in ``dt``: the origin the trick runs at."""
+    total, count = x.sum(axis=0, dtype=np.float64), x.shape[0]
+    if y is not x:
+        total, count = total + y.sum(axis=0, dtype=np.float64), count + y.shape[0]
+    return (total / max(count, 1)).astype(dt)
+
+
+def _single_threaded_blas():
+    """Context limiting BLAS to one thread (the tile workers are the parallelism)."""
+    if not _BLAS_CONTROL:  # scanning loaded libraries is slow: once per process
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROL.append(ThreadpoolController())
+    return _BLAS_CONTROL[0].limit(limits=1, user_api="blas")
+
+
+#: Tile worker pools by size, kept between calls (starting threads costs ~0.1 ms per call).
+_POOLS: dict = {}
+
+
+def _run_tiles(n, m, rows, cols, threads, work):
+    """Run ``work(tiles)`` on the row-major tiles, shared by ``threads`` worker threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bands = [[(i0, j0) for j0 in range(0, m, cols)] for i0 in range(0, n, rows)]
+    tiles = [t for band in bands for t in band]
+    workers = max(1, min(int(threads), len(tiles)))
+    if workers == 1:
+        work(tiles)
+        return
+    # Workers take the next row band (or, with few bands, the next tile) from a shared iterator
+    # (atomic under the GIL): balanced when some tiles recompute more, and two threads rarely
+    # write (and page-fault) the same rows at once.
+    items = iter(bands if len(bands) >= 2 * workers else [[t] for t in tiles])
+
+    def run():
+        work(t for item in items for t in item)  # this worker's own generator over the shared items
+
+    pool = _POOLS.get(workers) or _POOLS.setdefault(workers, ThreadPoolExecutor(workers, "numperf-tiles"))
+    with _single_threaded_blas():
+        for future in [pool.submit(run) for _ in range(workers)]:
+            future.result()
+
+
+def _exact_rows_cols(x, y, i, j, dt):
+    """Distances of pairs (x[i[k]], y[j[k]]), differences first in float64, RECOMPUTE_BYTES at a time."""
+    out = np.empty(len(i), dtype=dt)
+    step = max(1, RECOMPUTE_BYTES // (8 * max(1, x.shape[1])))
+    for k in range(0, len(i), step):
+        diff = x[i[k:k + step]].astype(np.float64)
+        diff -= y[j[k:k + step]]
+        np.square(diff, out=diff)
+        out[k:k + step] = np.sqrt(diff.sum(axis=1))
+    return out
+
+
+def tiled_numpy(x, y, threads=1, block_rows=0, block_cols=0, **_):
+    """Ours, NumPy only: exact GEMM trick in cache-sized tiles spread over ``threads``.
+
+    x and y are centred on their common mean block by block (so the trick cancels nothing
+    far from the origin) into blocks augmented as [-2 x_c, a, 1] and [y_c, 1, b] (a, b: the
+    centred squared norms), so each tile's GEMM (single-threaded BLAS, straight into the
+    output) yields a + b - 2 x_c.y_c itself. Clamp and square root then run in place while the
+    tile is in cache, and entries with d^2 <= EXACT_TAU (a + b), where the subtraction may
+    have lost digits, are recomputed difference-first from the original data. ``y is x``
+    gives an exact zero diagonal.
+    """
+    dt = work_dtype(x, y)
+    (n, d), m = x.shape, y.shape[0]
+    out = np.empty((n, m), dtype=dt)
+    if not out.size:
+        return out
+    rows, cols = numpy_tile(n, m, d, dt.itemsize, block_rows, block_cols)
+    centre = common_centre(x, y, dt)
+    tau = dt.type(EXACT_TAU)
+
+    def centred_norms(a):
+        norms, buf = np.empty(a.shape[0], dtype=dt), np.empty((min(rows, a.shape[0]), d), dtype=dt)
+        for r0 in range(0, a.shape[0], rows):
+            blk = buf[: min(rows, a.shape[0] - r0)]
+            np.subtract(a[r0:r0 + rows], centre, out=blk, casting="unsafe")
+            np.einsum("ij,ij->i", blk, blk, out=norms[r0:r0 + rows])
+        return norms
+
+    a = centred_norms(x)
+    b = a if y is x else centred_norms(y)
+
+    def y_block(j0, j1, yb):
+        np.subtract(y[j0:j1], centre, out=yb[:, :d], casting="unsafe")
+        yb[:, d], yb[:, d + 1] = 1.0, b[j0:j1]
+        return yb
+
+    shared_y = y_block(0, m, np.empty((m, d + 2), dtype=dt)) if cols == m else None
+
+    def work(tiles):
+        xb = np.empty((rows, d + 2), dtype=dt)
+        xb[:, d + 1] = 1.0
+        yb = np.empty((cols, d + 2), dtype=dt) if shared_y is None else None
+        flag = np.empty((rows, cols), dtype=bool)
+        last = -1
+        for i0, j0 in tiles:
+            i1, j1 = min(n, i0 + rows), min(m, j0 + cols)
+            xs, fl = xb[: i1 - i0], flag[: i1 - i0, : j1 - j0]
+            if i0 != last:
+                np.subtract(x[i0:i1], centre, out=xs[:, :d], casting="unsafe")
+                xs[:, :d] *= -2.0
+                xs[:, d] = a[i0:i1]
+                last = i0
+            ys = shared_y if shared_y is not None else y_block(j0, j1, yb[: j1 - j0])
+            blk = out[i0:i1, j0:j1]
+            np.matmul(xs, ys.T, out=blk)  # a_i + b_j - 2 x_c.y_c
+            # candidates with a cheap per-row threshold, then the exact test on those only
+            np.less_equal(blk, (tau * (a[i0:i1] + b[j0:j1].max()))[:, np.newaxis], out=fl)
+            ii = jj = None
+            if fl.any():
+                ii, jj = np.divmod(np.flatnonzero(fl), j1 - j0)  # 2-D nonzero is ~10x slower
+                keep = blk[ii, jj] <= tau * (a[i0 + ii] + b[j0 + jj])
+                ii, jj = ii[keep], jj[keep]
+            np.maximum(blk, 0.0, out=blk)
+            np.sqrt(blk, out=blk)
+            if ii is not None and len(ii):
+                blk[ii, jj] = _exact_rows_cols(x, y, i0 + ii, j0 + jj, dt)
+
+    _run_tiles(n, m, rows, cols, threads, work)
+    return out
+
+
+def tiled_numba(x, y, threads=1, block_rows=0, block_cols=0, exact=True, **_):
+    """Ours, compiled epilogue: ``tiled_numpy`` with each tile's epilogue fused into one pass.
+
+    numba-compiled, GIL-free loops (``numperf.fastkernels``) centre the blocks and, per tile
+    row, form a_i + b_j - 2 p, clamp, take the square root and count the entries that need the
+    difference-first recomputation, all while the tile is in cache. ``exact=False`` (method
+    ``tiled_numba_plain``) skips centring and recomputation, to measure what exactness costs.
+    """
+    from numperf import fastkernels as fk
+
+    dt = work_dtype(x, y)
+    (n, d), m = x.shape, y.shape[0]
+    out = np.empty((n, m), dtype=dt)
+    if not out.size:
+        return out
+    copy = exact or x.dtype != dt or y.dtype != dt  # plain float input: GEMM straight from x, y
+    rows, cols = auto_tile(n, m, d if copy else 0, dt.itemsize, block_rows, block_cols)
+    centre = common_centre(x, y, dt) if exact else np.zeros(d, dtype=dt)
+    tau = dt.type(EXACT_TAU)
+    # The norms are written by the workers as they centre each block (no serial pass first);
+    # a block centred by two workers gets the same values twice.
+    a = np.empty(n, dtype=dt)
+    b = a if y is x else np.empty(m, dtype=dt)
+
+    def work(tiles):
+        xb = np.empty((rows, d), dtype=dt) if copy else None
+        yb = np.empty((cols, d), dtype=dt) if copy else None
+        last = -1
+        for i0, j0 in tiles:
+            i1, j1 = min(n, i0 + rows), min(m, j0 + cols)
+            if copy:
+                if i0 != last:
+                    fk.centre_rows(x, i0, i1, centre, xb, a, i0)
+                    last = i0
+                fk.centre_rows(y, j0, j1, centre, yb, b, j0)
+                xs, ys = xb[: i1 - i0], yb[: j1 - j0]
+            else:
+                xs, ys = x[i0:i1], y[j0:j1]
+                if i0 != last:
+                    fk.row_norms(xs, a[i0:i1])
+                    last = i0
+                fk.row_norms(ys, b[j0:j1])
+            np.matmul(xs, ys.T, out=out[i0:i1, j0:j1])
+            fk.epilogue(out, a, b, x, y, i0, i1, j0, j1, tau, exact)
+
+    _run_tiles(n, m, rows, cols, threads, work)
+    return out
+
+
+def tiled_numba_plain(x, y, **params):
+    """``tiled_numba`` without the exactness fix (the plain trick epilogue): its cost, measured."""
+    return tiled_numba(x, y, **{**params, "exact": False})
 
 
 def scipy_cdist(x, y, **_):
@@ -221,6 +497,36 @@ def _mem_blocked(n, m, d, s, p):
     return MemoryModel(_inputs(n, m, d, s), (n + m) * s, n * m * s)
 
 
+def _tile_scratch(n, m, d, s, p):
+    rows, cols = p.get("block_rows") or 0, p.get("block_cols") or 0
+    if not (rows and cols):
+        rows, cols = auto_tile(n, m, d, s, rows, cols)
+    return rows, cols, (rows + cols) * d * s
+
+
+def _mem_tiled_numba(n, m, d, s, p):
+    # norms, the centred x and y blocks of one thread (each further thread adds its own pair,
+    # at most TILE_SCRATCH_FRACTION of the output; the model does not know the thread count).
+    return MemoryModel(_inputs(n, m, d, s), (n + m) * s + _tile_scratch(n, m, d, s, p)[2], n * m * s)
+
+
+def _mem_tiled_numba_plain(n, m, d, s, p):
+    # GEMM straight from x and y into the output: only the norms besides.
+    return MemoryModel(_inputs(n, m, d, s), (n + m) * s, n * m * s)
+
+
+def _mem_tiled_numpy(n, m, d, s, p):
+    # norms; the augmented centred blocks (D + 2 columns): y's is shared when the tiles are
+    # full-width panels; one thread's candidate mask (a byte per tile entry) and the float64
+    # differences of one recomputation batch (input rows, their copy, the difference)
+    rows, cols = p.get("block_rows") or 0, p.get("block_cols") or 0
+    if not (rows and cols):
+        rows, cols = numpy_tile(n, m, d, s, rows, cols)
+    blocks = (rows + cols) * (d + 2) * s
+    return MemoryModel(_inputs(n, m, d, s), (n + m) * s + blocks + rows * cols + 3 * RECOMPUTE_BYTES,
+                       n * m * s)
+
+
 def _mem_scipy(n, m, d, s, p):
     # cdist converts non-float64 inputs to float64 copies and returns float64.
     copies = 0 if s == 8 else (n + m) * d * 8
@@ -261,6 +567,18 @@ METHODS: dict[str, Method] = {
         Method("blocked_parallel", blocked_parallel, _mem_blocked, _flops_gemm,
                "blocked, with row blocks spread over the case's threads (ours)",
                params=("block_rows",), defaults={"block_rows": 0}),
+        Method("tiled_numpy", tiled_numpy, _mem_tiled_numpy, _flops_gemm,
+               "exact trick (centred, cancelling entries recomputed) in L2-sized tiles over the "
+               "case's threads, NumPy epilogue (ours)", params=("block_rows", "block_cols"),
+               defaults={"block_rows": 0, "block_cols": 0}, auto=_auto_numpy_params),
+        Method("tiled_numba", tiled_numba, _mem_tiled_numba, _flops_gemm,
+               "tiled_numpy with the epilogue fused into one numba-compiled pass per tile (ours)",
+               params=("block_rows", "block_cols"), requires="numba",
+               defaults={"block_rows": 0, "block_cols": 0}, auto=_auto_tile_params),
+        Method("tiled_numba_plain", tiled_numba_plain, _mem_tiled_numba_plain, _flops_gemm,
+               "tiled_numba without the exactness fix, to measure its cost (ours, not exact)",
+               params=("block_rows", "block_cols"), requires="numba",
+               defaults={"block_rows": 0, "block_cols": 0}, auto=_auto_plain_params),
         Method("scipy_cdist", scipy_cdist, _mem_scipy, _flops_direct,
                "scipy.spatial.distance.cdist (peer)", requires="scipy"),
         Method("sklearn", sklearn_euclidean, _mem_sklearn, _flops_gemm,
@@ -268,7 +586,8 @@ METHODS: dict[str, Method] = {
     )
 }
 
-#: Flops of the minimal algorithm (one GEMM); the roofline floor is based on it.
+#: Flops of the trick (one GEMM plus norms and epilogue); the roofline floor counts the GEMM's
+#: 2·N·M·D only (``aggregate.add_roofline``).
 gemm_flops = _flops_gemm
 
 
