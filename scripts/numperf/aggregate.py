@@ -25,9 +25,9 @@ NOISY_OTHER_CPU_FRACTION = 0.10
 NOISY_OTHER_CPU_FLOOR_S = 0.05
 #: ... or the hypervisor stole more than this fraction ...
 NOISY_STEAL_FRACTION = 0.05
-#: ... or the case was preempted more often than this (per second of timed region) ...
-NOISY_INVOLUNTARY_SWITCHES_PER_S = 200
-#: ... or the robust spread of its per-call times (IQR / median, all processes) exceeds this.
+#: ... or the robust spread of its per-call times inside a process (IQR / median, the median
+#: over its processes) exceeds this. Preemptions are reported but do not flag a row: two BLAS
+#: threads on two vCPUs are preempted a few hundred times per second on an idle machine.
 NOISY_REL_DISPERSION = 0.10
 #: Method whose time is the denominator of speedup.csv.
 BASELINE_METHOD = "gemm_trick"
@@ -138,7 +138,8 @@ def _timing_columns(ok: pd.DataFrame) -> dict:
         "time_min_s": float(pooled.min()), "time_mean_s": mean, "time_std_s": std,
         "time_q1_s": float(q1), "time_q3_s": float(q3), "time_iqr_s": float(q3 - q1),
         "time_cv": std / mean if mean > 0 else np.nan,
-        "time_rel_dispersion": float((q3 - q1) / np.median(pooled)),
+        "time_rel_dispersion": float(np.median([np.subtract(*np.percentile(s, [75, 25])) / np.median(s)
+                                                for s in per_process])),
         "time_process_medians_s": json.dumps([float(v) for v in medians]),
     }
 
@@ -165,12 +166,9 @@ def _noisy_reasons(ok: pd.DataFrame, timing: dict) -> list[str]:
         steal_limit = max(NOISY_STEAL_FRACTION * cap, NOISY_OTHER_CPU_FLOOR_S)
         if p["steal_s"] is not None and p["steal_s"] > steal_limit:
             reasons.append(f"{k}: the hypervisor stole {p['steal_s'] / cap:.0%} of the CPUs")
-        wall = p["interference_wall_s"] or 0.0
-        if wall > 0 and p["involuntary_switches"] / wall > NOISY_INVOLUNTARY_SWITCHES_PER_S:
-            reasons.append(f"{k}: preempted {p['involuntary_switches'] / wall:.0f} times per second")
     if timing.get("time_rel_dispersion", 0) > NOISY_REL_DISPERSION:
-        reasons.append(f"per-call times spread: IQR/median {timing['time_rel_dispersion']:.2f} "
-                       f"> {NOISY_REL_DISPERSION}")
+        reasons.append(f"per-call times spread inside a process: IQR/median "
+                       f"{timing['time_rel_dispersion']:.2f} > {NOISY_REL_DISPERSION}")
     return reasons
 
 

@@ -93,9 +93,15 @@ def _time_loop(kernel: Callable[[], object], loops: int) -> float:
     return (time.perf_counter_ns() - t0) / 1e9
 
 
-def calibrate_loops(kernel: Callable[[], object], min_time_s: float, max_loops: int = 10**6) -> int:
-    """Calls per sample so that one sample lasts at least ``min_time_s`` (like timeit's autorange)."""
+def calibrate_loops(kernel: Callable[[], object], min_time_s: float, max_loops: int = 10**6,
+                    estimate_s: float | None = None) -> int:
+    """Calls per sample so that one sample lasts at least ``min_time_s`` (like timeit's autorange).
+
+    ``estimate_s``, the time of one call already measured (the last warm-up), sets the first guess.
+    """
     loops = 1
+    if estimate_s and estimate_s > 0:
+        loops = int(min(max_loops, max(1, math.ceil(1.2 * min_time_s / estimate_s))))
     while True:
         elapsed = _time_loop(kernel, loops)
         if elapsed >= min_time_s or loops >= max_loops:
@@ -114,10 +120,13 @@ def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time
     otherwise on ``memory_calls`` extra calls afterwards. Each call's result stays alive until
     its peak is read. ``interference`` covers the timed samples (see ``interference``).
     """
+    last_s = None
     for _ in range(warmup):
-        kernel()
+        last_s = _time_loop(kernel, 1)
     if loops is None:
-        loops = calibrate_loops(kernel, min_time_s) if min_time_s > 0 else 1
+        # a warm-up call that already lasted long enough settles it: no extra calibration call
+        done = min_time_s <= 0 or (last_s is not None and last_s >= min_time_s)
+        loops = 1 if done else calibrate_loops(kernel, min_time_s, estimate_s=last_s)
     times, peaks = [], []
     gc_was_enabled = gc.isenabled()
     before = cpu_snapshot()

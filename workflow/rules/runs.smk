@@ -13,6 +13,7 @@ rule probe_host:
     resources:
         mem_mb=500,
         runtime=5,
+        timing_lane=1,  # it starts every backend's interpreter: never beside a timed job
     log:
         f"{RECORD_ROOT}/logs/probe_host.log",
     conda:
@@ -56,6 +57,8 @@ rule record_skipped:
         f"{RECORD_ROOT}/logs/{{backend}}/{{case}}/p0.log",
     params:
         args=lambda wildcards: case_of(wildcards).cli_args,
+    resources:
+        timing_lane=1,  # a short Python process, but never beside a timed one
     conda:
         "../envs/numperf.yaml"
     shell:
