@@ -15,7 +15,13 @@ import yaml
 from numperf import config
 from tests.conftest import REPO, run_numperf
 
-BASE = {"sizes": [{"n": 10, "d": 3}], "dtypes": ["float64"], "threads": [1], "methods": ["blocked"]}
+BASE = {"families": {"distances": {"grid": [{"n": 10, "d": 3}], "methods": ["blocked"]}},
+        "dtypes": ["float64"], "threads": [1]}
+
+
+def distances(**block) -> dict:
+    """BASE with its distances block changed."""
+    return {**BASE, "families": {"distances": {**BASE["families"]["distances"], **block}}}
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +30,7 @@ def checkout(tmp_path_factory):
     root = tmp_path_factory.mktemp("checkout")
     shutil.copytree(REPO / "workflow", root / "workflow")
     shutil.copytree(REPO / "config", root / "config")
+    shutil.copytree(REPO / "scripts", root / "scripts", ignore=shutil.ignore_patterns("*.egg-info"))
     return root
 
 
@@ -33,21 +40,36 @@ def dry_run(root, *args):
                           cwd=root, capture_output=True, text=True, timeout=300)
 
 
+def case_lists(root, host, *args, settings=()) -> dict[str, list[str]]:
+    """Write only the case lists (rule case_list) and return the case ids per batch."""
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "--allowed-rules", "case_list",
+                           *map(str, args), "--config", f"host_id={host}", *settings, "--",
+                           f"results/{host}/wheel/cases/distances_t1.json"],
+                          cwd=root, capture_output=True, text=True, timeout=300)
+    out = {}
+    for path in (root / "results" / host / "wheel" / "cases").glob("*.json"):
+        out[path.stem] = [c["case_id"] for c in config.read_case_file(path)]
+    return out, proc
+
+
 def test_a_users_configfile_stands_alone(checkout):
     # names none of the default's methods and no `exclude`: the default's broadcast exclusions
     # must not be merged in (they were, and were refused as impossible)
-    mine = {"sizes": [{"n": 100, "d": 10}], "dtypes": ["float64"], "threads": [1],
-            "methods": ["gemm_trick", "blocked", "sklearn"]}
+    mine = {"families": {"distances": {"grid": [{"n": 100, "d": 10}], "methods": ["gemm_trick", "blocked", "sklearn"]}},
+            "dtypes": ["float64"], "threads": [1]}
     (checkout / "mine.yaml").write_text(yaml.safe_dump(mine))
     proc = dry_run(checkout, "--configfile", "mine.yaml", "--config", "host_id=standalone")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    assert "results/standalone/wheel/records/gemm_trick_n100" in out  # --config applies on top
-    assert "records/blocked_n100" in out and "records/sklearn_n100" in out
-    assert "broadcast" not in out and "n250" not in out  # nothing from config/config.yaml
+    assert "results/standalone/wheel/batches/distances_t1_p0.json" in out  # --config applies on top
+    assert "distances_t2" not in out  # nothing from config/config.yaml (threads 1, 2)
+    lists, proc = case_lists(checkout, "standalone", "--configfile", "mine.yaml")
+    ids = lists["distances_t1"]
+    assert any(i.startswith("distances_gemm_trick_n=100_") for i in ids), proc.stderr
+    assert any(i.startswith("distances_sklearn_n=100_") for i in ids) and len(ids) == 3
     # a --config override of a list replaces it
-    proc = dry_run(checkout, "--configfile", "mine.yaml", "--config", 'methods=["blocked"]', "host_id=one")
-    assert proc.returncode == 0 and "records/gemm_trick" not in proc.stdout + proc.stderr
+    lists, _ = case_lists(checkout, "one", "--configfile", "mine.yaml", settings=['dtypes=["float32"]'])
+    assert len(lists["distances_t1"]) == 3 and all("_float32_" in i for i in lists["distances_t1"])
 
 
 def test_without_configfile_the_default_is_used(checkout):
@@ -55,8 +77,8 @@ def test_without_configfile_the_default_is_used(checkout):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    for method in default["methods"]:
-        assert f"records/{method}_n{default['sizes'][0]['n']}" in out, method
+    for name in default["families"]:
+        assert f"results/default/wheel/batches/{name}_t1_p0.json" in out, name
 
 
 def test_errors_name_the_given_configfile(checkout):
@@ -66,7 +88,7 @@ def test_errors_name_the_given_configfile(checkout):
     assert proc.returncode != 0
     assert "invalid config (bad.yaml + --config)" in out
     assert "seed: -7 is less than the minimum of 0" in out
-    assert not (checkout / "results").exists()
+    assert not (checkout / "results").exists() or not list((checkout / "results").rglob("bad*"))
 
 
 # (change, words the message must contain: the key, the value, what is allowed)
@@ -74,7 +96,15 @@ UNRUNNABLE = [
     ({"seed": -7}, ["seed", "-7", "minimum of 0"]),
     ({"seed": 1.0}, ["seed", "1.0", "whole number", "integer"]),
     ({"repeats": 7.0}, ["repeats", "7.0", "whole number"]),
-    ({"sizes": [{"n": 10.0, "d": 3}]}, ["sizes.0.n", "10.0", "integer"]),
+    (distances(grid=[{"n": 10.0, "d": 3}]), ["families.distances.grid.0.n", "10.0"]),
+    (distances(grid=[{"n": 0, "d": 3}]), ["families.distances.grid.0.n", "0"]),
+    (distances(methods=["nope"]), ["families.distances.methods.0", "'nope'", "gemm_trick"]),
+    (distances(inputs="gaussian"), ["families.distances.inputs", "gaussian"]),
+    (distances(colour=3), ["families.distances", "colour", "known keys", "grid"]),
+    ({**BASE, "families": {"nope": {}}}, ["families", "nope", "known keys", "distances"]),
+    (distances(method_params={"blocked": {"chunk_rows": 5}}), ["method_params.blocked", "chunk_rows"]),
+    (distances(exclude=[{"method": "gemm_trick"}]), ["exclude.0.method", "not run by this block"]),
+    (distances(baseline="gemm_trick"), ["baseline", "not run by this block"]),
     ({"time_limit_s": math.inf}, ["time_limit_s", "inf", "finite number"]),
     ({"time_limit_s": math.nan}, ["time_limit_s", "nan", "finite number"]),
     ({"time_limit_s": 0.5}, ["time_limit_s", "0.5", "minimum of 1"]),
@@ -83,7 +113,8 @@ UNRUNNABLE = [
                                     "allowed: at least"]),
     ({"memory_budget_fraction": 1e-12}, ["memory_budget_fraction", "1e-12", "allowed: at least"]),
     ({"host_id": "tables"}, ["host_id", "'tables'", "results/", "any other label"]),
-    ({"sizes": [{"n": 10, "d": 3}, {"n": 10, "m": 10, "d": 3}]}, ["sizes.1", "same case size as sizes.0"]),
+    (distances(grid=[{"n": 10, "d": 3}, {"n": 10, "m": 10, "d": 3}]),
+     ["families.distances.grid.1", "repeats case", "families.distances.grid.0", "each case once"]),
     ({"comparisons": [{"a": {"backend": "wheel"}, "b": {"backend": "wheel"}}]},
      ["comparisons.0", "same selection", "two different"]),
     ({"comparisons": [{"a": {"backend": "wheel"}, "b": {"backend": "openblas"}}] * 2},
@@ -123,7 +154,7 @@ def test_shipped_configs_are_valid():
 ])
 def test_run_case_options_that_cannot_run_are_refused(args, words, tmp_path):
     out = tmp_path / "r.json"
-    proc = run_numperf("run-case", "--method", "blocked", "--n", 10, "--d", 2, "--out", out, *args,
+    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=10", "--param", "d=2", "--out", out, *args,
                        check=False)
     assert proc.returncode == 2 and not out.exists()
     for word in words:
@@ -137,6 +168,6 @@ def test_calibrate_refuses_an_unknown_backend(tmp_path):
 
 
 def test_a_reserved_host_id_from_the_environment_is_refused(tmp_path):
-    proc = run_numperf("run-case", "--method", "blocked", "--n", 10, "--d", 2, "--out", tmp_path / "r.json",
+    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=10", "--param", "d=2", "--out", tmp_path / "r.json",
                        env={"NUMPERF_HOST_ID": "logs"}, check=False)
     assert proc.returncode == 2 and "NUMPERF_HOST_ID 'logs'" in proc.stderr and "Traceback" not in proc.stderr

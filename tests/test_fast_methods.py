@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from scipy.spatial.distance import cdist
 
-from numperf import aggregate, calibrate, case, figures, inputs, methods
+from numperf import aggregate, calibrate, figures, inputs, methods
+from numperf.families import distances as case
 from tests.conftest import run_numperf
 
 EXACT = ("tiled_numpy", "tiled_numba")
@@ -153,7 +154,7 @@ def test_input_distributions_are_what_they_claim():
 def test_peak_memory_is_the_output_plus_a_few_percent(run_case, name, d, dtype):
     _method(name)
     n = 2000
-    rec = run_case("--method", name, "--n", n, "--d", d, "--dtype", dtype, "--threads", 2, "--repeats", 3,
+    rec = run_case("--method", name, "--param", f"n={n}", "--param", f"d={d}", "--dtype", dtype, "--threads", 2, "--repeats", 3,
                    "--min-sample-time-s", 0)
     assert rec["status"] == "ok", rec["reason"]
     output = n * n * np.dtype(dtype).itemsize
@@ -168,7 +169,7 @@ def test_peak_memory_is_the_output_plus_a_few_percent(run_case, name, d, dtype):
                                          ("gemm_trick", "invalid"), ("sklearn", "ok")])
 def test_offset_float32_cases_are_judged_by_their_accuracy(run_case, name, status):
     _method(name)
-    rec = run_case("--method", name, "--n", 300, "--d", 20, "--dtype", "float32", "--inputs", "offset",
+    rec = run_case("--method", name, "--param", "n=300", "--param", "d=20", "--dtype", "float32", "--param", "inputs=offset",
                    "--repeats", 2)
     assert rec["case"]["inputs"] == "offset"
     assert rec["status"] == status, rec["reason"]
@@ -247,7 +248,7 @@ def floor_tables(tmp_path_factory):
     """A tiny real sweep: two input distributions, sklearn and the new methods, 2 processes each."""
     root = tmp_path_factory.mktemp("floor")
     probe = root / "probe.json"
-    run_numperf("run-case", "--method", "blocked", "--n", 20, "--d", 4, "--repeats", 1, "--quiet",
+    run_numperf("run-case", "--method", "blocked", "--param", "n=20", "--param", "d=4", "--repeats", 1, "--quiet",
                 "--out", probe)
     base = root / "results" / json.loads(probe.read_text())["host"]["host_id"] / "wheel"
     run_numperf("calibrate", "--threads", 1, "--out", base / "calibration" / "t1.json")
@@ -255,11 +256,11 @@ def floor_tables(tmp_path_factory):
     for name in names:
         for dist in ("uniform", "offset"):
             for k in (0, 1):
-                run_numperf("run-case", "--method", name, "--n", 200, "--d", 16, "--dtype", "float32",
-                            "--inputs", dist, "--repeats", 2, "--processes", 2, "--process", k,
+                run_numperf("run-case", "--method", name, "--param", "n=200", "--param", "d=16", "--dtype", "float32",
+                            "--param", f"inputs={dist}", "--repeats", 2, "--processes", 2, "--process", k,
                             "--min-sample-time-s", 0.002, "--quiet",
                             "--out", base / "records" / f"{name}_{dist}" / f"p{k}.json")
-    aggregate.aggregate(root / "results", root / "tables", baseline="gemm_trick")
+    aggregate.aggregate(root / "results", root / "tables", baselines={"distances": "gemm_trick"})
     return figures.load_tables(root / "tables")
 
 

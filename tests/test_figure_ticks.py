@@ -26,7 +26,7 @@ N0, D0 = 120, 16
 
 def _config_sizes(name: str) -> list[tuple[int, int]]:
     cfg = yaml.safe_load((REPO / "config" / name).read_text())
-    return [(s["n"], s["d"]) for s in cfg["sizes"]]
+    return [(s["n"], s["d"]) for s in cfg["families"]["distances"]["grid"]]
 
 
 SIZE_SETS = {
@@ -44,12 +44,12 @@ def base_runs(tmp_path_factory) -> pd.DataFrame:
     """runs.csv rows of 8 real cases (2 methods x 2 dtypes x 1 and 2 threads) at N0 x D0."""
     root = tmp_path_factory.mktemp("ticks")
     probe = root / "probe.json"
-    run_numperf("run-case", "--method", "blocked", "--n", 20, "--d", 4, "--repeats", 1, "--quiet",
+    run_numperf("run-case", "--method", "blocked", "--param", "n=20", "--param", "d=4", "--repeats", 1, "--quiet",
                 "--out", probe)
     host = json.loads(probe.read_text())["host"]["host_id"]
     for method, dtype, threads in itertools.product(METHODS, ("float32", "float64"), (1, 2)):
         out = root / "results" / host / "wheel" / "records" / f"{method}_{dtype}_t{threads}.json"
-        run_numperf("run-case", "--method", method, "--n", N0, "--d", D0, "--dtype", dtype, "--threads",
+        run_numperf("run-case", "--method", method, "--param", f"n={N0}", "--param", f"d={D0}", "--dtype", dtype, "--threads",
                     threads, "--repeats", 3, "--quiet", "--out", out)
     aggregate.aggregate(root / "results", root / "tables")
     return pd.read_csv(root / "tables" / "runs.csv")
@@ -76,8 +76,8 @@ def at_sizes(runs: pd.DataFrame, sizes, hosts=("",), backends=("",)) -> dict[str
                     r[col] = _scaled(r[col], time_f * slower)
                 elif col.endswith("_bytes") and "peak" in col:
                     r[col] = _scaled(r[col], mem_f)
-            r["n"] = r["m"] = n
-            r["d"] = d
+            r["p_n"] = r["p_m"] = n
+            r["p_d"] = d
             r["roofline_fraction"] = min(0.95, 0.05 * np.log(n) / slower)
             r["host_id"] = f"{r['host_id']}{host}"
             r["backend"] = backend or r["backend"]

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from numperf import aggregate, figures, methods, runner
+from numperf import aggregate, family, figures, methods, runner
 from tests.conftest import run_numperf
 
 METHODS = ("gemm_trick", "blocked")
@@ -26,7 +26,7 @@ def results(tmp_path_factory):
     """16 real cases (2 processes each), calibration for 1 and 2 threads, and their tables."""
     root = tmp_path_factory.mktemp("figures")
     probe = root / "probe.json"
-    run_numperf("run-case", "--method", "blocked", "--n", 20, "--d", 4, "--repeats", 1, "--quiet",
+    run_numperf("run-case", "--method", "blocked", "--param", "n=20", "--param", "d=4", "--repeats", 1, "--quiet",
                 "--out", probe)
     host = json.loads(probe.read_text())["host"]["host_id"]
     base = root / "results" / host / "wheel"
@@ -38,7 +38,7 @@ def results(tmp_path_factory):
     with ThreadPoolExecutor(max_workers=1) as pool:
         cal1 = pool.submit(calibrate, 1)
         for method, n, dtype, threads, k in itertools.product(METHODS, SIZES, DTYPES, THREADS, (0, 1)):
-            run_numperf("run-case", "--method", method, "--n", n, "--d", 16, "--dtype", dtype,
+            run_numperf("run-case", "--method", method, "--param", f"n={n}", "--param", "d=16", "--dtype", dtype,
                         "--threads", threads, "--repeats", 3, "--processes", 2, "--process", k,
                         "--min-sample-time-s", 0.002, "--quiet", "--out",
                         base / "records" / f"{method}_n{n}_{dtype}_t{threads}" / f"p{k}.json")
@@ -78,7 +78,8 @@ def test_registry_is_complete():
     assert {"time_vs_n", "thread_scaling", "memory_vs_n", "precision", "roofline", "backends",
             "hosts"} <= set(figures.FIGURES)
     for name, f in figures.FIGURES.items():
-        assert f.name == name and f.title and f.category in figures.CATEGORIES
+        assert f.name == name and f.title
+        assert f.category in figures.CATEGORIES or f.category in {figures.family_category(n) for n in family.registry()}
         assert f.caption and "\n" not in f.caption
         assert callable(f.draw)
 
@@ -97,7 +98,10 @@ def test_render_writes_png_and_svg(results, name, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([png.name, svg.name])  # no temp files left
 
 
-@pytest.mark.parametrize("name", list(figures.FIGURES))
+DISTANCE_FIGURES = [n for n, f in figures.FIGURES.items() if f.family == "distances"]
+
+
+@pytest.mark.parametrize("name", DISTANCE_FIGURES)  # other families' figures: tests/test_family_*.py
 def test_axes_labelled_and_footnote_from_data(results, name):
     tables = results["tables"]
     fig = matplotlib.figure.Figure()
@@ -192,7 +196,7 @@ def test_noisy_rows_are_drawn_hollow_and_named_in_legend(results):
 def test_no_ok_rows_draws_an_explanation(results):
     runs = results["tables"]["runs"].assign(status="error", reason="crashed: test")
     tables = _derived(runs)
-    for name in figures.FIGURES:
+    for name in DISTANCE_FIGURES:
         fig = figures.draw(name, tables)
         text = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
         assert "status ok" in text.replace("\n", " ")

@@ -24,8 +24,9 @@ def _runs(backends=("wheel",), slower=None) -> pd.DataFrame:
         t = TIMES[(method, n)] * (slower or {}).get(backend, 1.0)
         n_items = n * n * (3 if method == "gemm_trick" else 1)
         rows.append({
-            "host_id": "h1", "backend": backend, "method": method, "n": n, "m": n, "d": 50,
-            "dtype": "float64", "threads": 1, "inputs": "uniform", "status": "ok", "reason": None,
+            "host_id": "h1", "backend": backend, "family": "distances", "method": method, "p_n": n,
+            "p_m": n, "p_d": 50, "p_inputs": "uniform", "p_accuracy_rows": 32, "dtype": "float64",
+            "threads": 1, "status": "ok", "reason": None,
             "case_id": f"{method}_{n}_{backend}", "noisy": False, "time_median_s": t,
             "time_process_medians_s": json.dumps([t * 0.99, t, t * 1.01]),
             "peak_rss_bytes": 8 * n_items if n >= 1000 else 0, "model_peak_bytes": 8 * n_items,

@@ -7,7 +7,7 @@ import pytest
 from scipy.spatial.distance import cdist
 
 from numperf import methods
-from numperf.case import error_bound
+from numperf.families.distances import error_bound
 from tests.conftest import run_numperf
 
 SHAPES = [(37, 53, 7), (64, 64, 50), (5, 300, 1), (300, 5, 3), (1, 1, 2)]

@@ -3,4 +3,4 @@
 __version__ = "0.1.0"
 
 #: Version tag written into every result record; bump on incompatible changes.
-RECORD_SCHEMA = "numperf.case/2"
+RECORD_SCHEMA = "numperf.case/3"

@@ -29,16 +29,38 @@ NOISY_STEAL_FRACTION = 0.05
 #: over its processes) exceeds this. Preemptions are reported but do not flag a row: two BLAS
 #: threads on two vCPUs are preempted a few hundred times per second on an idle machine.
 NOISY_REL_DISPERSION = 0.10
-#: Method whose time is the denominator of speedup.csv.
-BASELINE_METHOD = "gemm_trick"
+#: Every table ``aggregate`` writes (results/tables/<name>.csv).
+TABLES = ("runs", "speedup", "scaling", "memory", "dtype", "failures", "hosts", "quarantine")
 #: Order in which a case's status is chosen when its processes disagree (worst first).
 STATUS_SEVERITY = ("error", "oom", "timeout", "invalid", "skipped", "ok")
 
-CASE_KEYS = ["host_id", "backend", "n", "m", "d", "dtype", "threads", "inputs"]
+#: Columns that identify a case apart from its method and parameters (``param_columns``).
+SETUP_KEYS = ["host_id", "backend", "family"]
 
 
 class AggregationError(RuntimeError):
     """One or more result files could not be read; the message lists each path and reason."""
+
+
+PARAM_PREFIX = "p_"
+CHECK_PREFIX = "check_"
+
+
+def family_view(df: pd.DataFrame, family: str) -> pd.DataFrame:
+    """The rows of one family with its parameters as plain columns (``p_n`` -> ``n``) and the
+    columns of other families' parameters dropped; a frame without ``family`` is returned as is."""
+    if df is None or df.empty or "family" not in df.columns:
+        return df
+    from numperf import family as families
+
+    try:
+        own = set(families.get(family).param_names)
+    except ValueError:
+        own = set()
+    rows = df[df["family"].astype(str) == family]
+    drop = [c for c in rows.columns if c.startswith(PARAM_PREFIX) and c[len(PARAM_PREFIX):] not in own]
+    rows = rows.drop(columns=drop)
+    return rows.rename(columns={f"{PARAM_PREFIX}{p}": p for p in own}).copy()
 
 
 def record_paths(results: Path) -> list[Path]:
@@ -88,9 +110,10 @@ def flatten(rec: dict, path: str | Path) -> dict:
         "verified_blas": blas.get("verified_blas"), "numpy_version": blas.get("numpy_version"),
         "openblas_coretype": rec["env"].get("OPENBLAS_CORETYPE"),
         "openblas_l2_size": rec["env"].get("OPENBLAS_L2_SIZE"),
-        "method": c["method"], "n": c["n"], "m": c["m"], "d": c["d"], "dtype": c["dtype"],
-        "threads": c["threads"], "inputs": c["inputs"], "threads_effective": th.get("effective"),
-        "params": json.dumps(c.get("params_resolved") or c["params"], sort_keys=True),
+        "family": c["family"], "method": c["method"], "dtype": c["dtype"], "threads": c["threads"],
+        **{f"{PARAM_PREFIX}{k}": v for k, v in c["params"].items()},
+        "threads_effective": th.get("effective"),
+        "options": json.dumps(c.get("options_resolved") or c["options"], sort_keys=True),
         "processes": c["processes"], "process_index": c["process_index"],
         "status": rec["status"], "reason": rec["reason"],
         "samples_s": t.get("samples_s", []), "loops": t.get("loops"),
@@ -99,7 +122,8 @@ def flatten(rec: dict, path: str | Path) -> dict:
         "model_peak_bytes": mem["model"]["kernel_peak_bytes"],
         "model_total_peak_bytes": mem["model"]["peak_bytes"],
         "max_abs_error": acc.get("max_abs_error"), "max_rel_error": acc.get("max_rel_error"),
-        "flops": rec.get("flops"),
+        **{f"{CHECK_PREFIX}{k}": v for k, v in ((rec.get("check") or {}).get("facts") or {}).items()},
+        "flops": rec.get("flops"), "bytes_moved": rec.get("bytes_moved"),
         "interference_wall_s": noise.get("wall_s"), "cpu_capacity_s": noise.get("cpu_capacity_s"),
         "other_cpu_s": noise.get("other_cpu_s"), "steal_s": noise.get("steal_s"),
         "involuntary_switches": noise.get("involuntary_switches"),
@@ -172,6 +196,14 @@ def _noisy_reasons(ok: pd.DataFrame, timing: dict) -> list[str]:
     return reasons
 
 
+def _per_second(amount, seconds: float) -> float:
+    try:
+        amount = float(amount)
+    except (TypeError, ValueError):
+        return np.nan
+    return amount / seconds if np.isfinite(amount) and seconds > 0 else np.nan
+
+
 def combine(procs: pd.DataFrame) -> pd.DataFrame:
     """One runs.csv row per case from its process rows (nothing dropped: every case gets a row)."""
     rows = []
@@ -185,7 +217,7 @@ def combine(procs: pd.DataFrame) -> pd.DataFrame:
         row = {k: first[k] for k in procs.columns if k not in (
             "samples_s", "peak_samples_bytes", "process_index", "status", "reason", "loops",
             "interference_wall_s", "cpu_capacity_s", "other_cpu_s", "steal_s", "involuntary_switches")}
-        checked = group[group["max_abs_error"].notna()]
+        checked = group[group["traced_peak_bytes"].notna()]  # the process that ran the check
         row.update({
             "status": status, "reason": reason, "n_processes": 0, "loops": np.nan, "n_samples": 0,
             **timing, **(_interference_columns(ok) if len(ok) else {}),
@@ -197,8 +229,10 @@ def combine(procs: pd.DataFrame) -> pd.DataFrame:
             "start_utc": group["start_utc"].min(), "end_utc": group["end_utc"].dropna().max(),
             "slurm_job_id": ",".join(str(j) for j in group["slurm_job_id"].dropna()) or None,
         })
+        row.update({k: checked[k].iloc[0] for k in procs.columns if k.startswith(CHECK_PREFIX) and len(checked)})
         if "time_median_s" in timing:
-            row["gflops"] = row["flops"] / timing["time_median_s"] / 1e9
+            row["gflops"] = _per_second(row["flops"], timing["time_median_s"]) / 1e9
+            row["gbytes_per_s"] = _per_second(row["bytes_moved"], timing["time_median_s"]) / 1e9
             row.update({k: timing[k] for k in ("n_processes", "loops", "n_samples")})
         reasons = _noisy_reasons(ok, timing) if status == "ok" else []
         row["noisy"], row["noisy_reason"] = bool(reasons), "; ".join(reasons) or None
@@ -243,23 +277,30 @@ def read_calibration(results: Path) -> pd.DataFrame:
 
 
 def add_roofline(runs: pd.DataFrame, cal: pd.DataFrame) -> pd.DataFrame:
-    """Roofline floor = max(2·N·M·D / best GEMM rate, N·M·itemsize / best write bandwidth).
+    """``roofline_floor_s``: the family's floor for the case (``Family.floor``) from the best rates
+    calibrated on the case's host at its thread count over every backend calibrated there, so the
+    floor is the machine's, not the backend's: a slow BLAS shows as far from it. NaN where the
+    family declares no floor or the host has no calibration."""
+    from numperf import family
 
-    "Best" is the highest value calibrated on the case's host at the case's thread count over
-    every backend calibrated there (DGEMM or SGEMM by dtype; bandwidth written by that many
-    threads), so the floor is the machine's, not the backend's: a slow BLAS shows as far from it.
-    """
     cols = ["dgemm_gflops", "sgemm_gflops", "write_bandwidth_bytes_per_s"]
     best = cal.groupby(["host_id", "threads"], as_index=False)[cols].max()
     runs = runs.merge(best, on=["host_id", "threads"], how="left")
-    peak = np.where(runs["dtype"] == "float32", runs["sgemm_gflops"], runs["dgemm_gflops"]) * 1e9
-    itemsize = np.where(runs["dtype"] == "float32", 4, 8)
-    gemm_s = 2.0 * runs["n"] * runs["m"] * runs["d"] / peak
-    write_s = runs["n"] * runs["m"] * itemsize / runs["write_bandwidth_bytes_per_s"]
-    with np.errstate(invalid="ignore"):  # no calibration for a host: NaN floor, kept as such
-        runs["roofline_floor_s"] = np.fmax(gemm_s.to_numpy(float), write_s.to_numpy(float))
+    floors = []
+    for _, r in runs.iterrows():
+        try:
+            fam = family.get(str(r["family"]))
+        except ValueError:
+            fam = None
+        rates = {c: r[c] for c in cols}
+        if fam is None or fam.floor is None or any(pd.isna(v) for v in rates.values()):
+            floors.append(np.nan)
+            continue
+        params = {p: r[f"{PARAM_PREFIX}{p}"] for p in fam.param_names}
+        floors.append(fam.floor(params, str(r["dtype"]), rates))
+    runs["roofline_floor_s"] = np.asarray(floors, float)
     runs["roofline_fraction"] = runs["roofline_floor_s"] / runs["time_median_s"]
-    return runs.drop(columns=["dgemm_gflops", "sgemm_gflops", "write_bandwidth_bytes_per_s"])
+    return runs.drop(columns=cols)
 
 
 def ratio_columns(df: pd.DataFrame, num: str, den: str, min_effect: float,
@@ -281,27 +322,69 @@ def _ok(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[(runs["status"] == "ok") & runs["time_median_s"].notna()]
 
 
-def speedup_table(runs: pd.DataFrame, baseline: str = BASELINE_METHOD,
+def param_columns(df: pd.DataFrame) -> list[str]:
+    """The ``p_<name>`` columns of a table, in order."""
+    return [c for c in df.columns if c.startswith(PARAM_PREFIX)]
+
+
+def _keys(df: pd.DataFrame, *extra: str) -> list[str]:
+    return SETUP_KEYS + list(extra) + param_columns(df)
+
+
+def _keyed(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Key columns with missing values filled by a marker, so parameters that a family does not have
+    (NaN in its rows) still match in merges and group-bys."""
+    out = df.copy()
+    for k in keys:
+        if out[k].isna().any():
+            out[k] = out[k].astype(object).where(out[k].notna(), "-")
+    return out
+
+
+def speedup_table(runs: pd.DataFrame, baselines: dict[str, str] | None = None,
                   min_effect: float = stats.MIN_EFFECT) -> pd.DataFrame:
-    """Each method's speedup over ``baseline`` on the same host, backend, size, dtype, threads, inputs."""
+    """Each method's speedup over its family's baseline method on the same host, backend, dtype,
+    threads and parameters, with the between-process interval and a verdict."""
+    from numperf import family
+
     ok = _ok(runs)
-    cols = CASE_KEYS + ["method", "time_median_s", "time_process_medians_s"]
-    out = ok[cols].merge(ok[ok["method"] == baseline][CASE_KEYS + cols[-2:]], on=CASE_KEYS,
-                         suffixes=("", "_baseline"))
-    r = ratio_columns(out, "_baseline", "", min_effect, ("slower", "faster"))
-    out["baseline_method"] = baseline
-    out["speedup_vs_baseline"], out["speedup_ci_low"], out["speedup_ci_high"] = r["ratio"], r["ci_low"], \
-        r["ci_high"]
-    out["verdict"] = r["verdict"]
-    cols = CASE_KEYS + ["method", "baseline_method", "time_median_s", "time_median_s_baseline",
-                        "speedup_vs_baseline", "speedup_ci_low", "speedup_ci_high", "verdict"]
-    return out[cols].sort_values(CASE_KEYS + ["method"]).reset_index(drop=True)
+    keys = _keys(ok, "dtype", "threads")
+    cols = keys + ["method", "baseline_method", "time_median_s", "time_median_s_baseline",
+                   "speedup_vs_baseline", "speedup_ci_low", "speedup_ci_high", "verdict"]
+    parts = []
+    for fam_name, rows in ok.groupby("family"):
+        try:
+            base = (baselines or {}).get(fam_name) or family.get(fam_name).baseline
+        except ValueError:
+            base = (baselines or {}).get(fam_name)
+        if not base:
+            continue
+        rows = _keyed(rows, keys)
+        sel = keys + ["method", "time_median_s", "time_process_medians_s"]
+        out = rows[sel].merge(rows[rows["method"] == base][keys + sel[-2:]], on=keys, suffixes=("", "_baseline"))
+        if out.empty:
+            continue
+        r = ratio_columns(out, "_baseline", "", min_effect, ("slower", "faster"))
+        out["baseline_method"] = base
+        out["speedup_vs_baseline"], out["speedup_ci_low"], out["speedup_ci_high"] = r["ratio"], \
+            r["ci_low"], r["ci_high"]
+        out["verdict"] = r["verdict"]
+        parts.append(out[cols])
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts).sort_values(keys + ["method"], key=_sort_key).reset_index(drop=True)
+
+
+def _sort_key(col: pd.Series) -> pd.Series:
+    """Sort mixed columns (numbers and the '-' marker) without comparing str with float."""
+    return col.map(lambda v: (0, v, "") if isinstance(v, (int, float, np.number)) else (1, 0, str(v)))
 
 
 def scaling_table(runs: pd.DataFrame, min_effect: float = stats.MIN_EFFECT) -> pd.DataFrame:
     """Thread scaling: speedup over the 1-thread time with its interval, and parallel efficiency."""
-    keys = ["host_id", "backend", "method", "n", "m", "d", "dtype", "inputs"]
     ok = _ok(runs)
+    keys = _keys(ok, "method", "dtype")
+    ok = _keyed(ok, keys)
     cols = keys + ["time_median_s", "time_process_medians_s"]
     out = ok[cols + ["threads"]].merge(ok[ok["threads"] == 1][cols], on=keys, suffixes=("", "_1thread"))
     r = ratio_columns(out, "_1thread", "", min_effect, ("slower", "faster"))
@@ -310,25 +393,27 @@ def scaling_table(runs: pd.DataFrame, min_effect: float = stats.MIN_EFFECT) -> p
     out["parallel_efficiency"] = out["speedup"] / out["threads"]
     cols = keys + ["threads", "time_median_s", "time_median_s_1thread", "speedup", "speedup_ci_low",
                    "speedup_ci_high", "verdict", "parallel_efficiency"]
-    return out[cols].sort_values(keys + ["threads"]).reset_index(drop=True)
+    return out[cols].sort_values(keys + ["threads"], key=_sort_key).reset_index(drop=True)
 
 
 def memory_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Measured (peak RSS, tracemalloc) against modelled peak bytes above the baseline."""
     ok = runs[runs["status"] == "ok"]
-    keys = ["host_id", "backend", "method", "n", "m", "d", "dtype", "inputs"]
-    out = ok.groupby(keys, as_index=False).agg(
+    keys = _keys(ok, "method", "dtype")
+    out = _keyed(ok, keys).groupby(keys, as_index=False).agg(
         peak_rss_bytes=("peak_rss_bytes", "median"), traced_peak_bytes=("traced_peak_bytes", "median"),
         model_peak_bytes=("model_peak_bytes", "first"))
-    out["rss_over_model"] = out["peak_rss_bytes"] / out["model_peak_bytes"]
-    out["traced_over_model"] = out["traced_peak_bytes"] / out["model_peak_bytes"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["rss_over_model"] = out["peak_rss_bytes"] / out["model_peak_bytes"].replace(0, np.nan)
+        out["traced_over_model"] = out["traced_peak_bytes"] / out["model_peak_bytes"].replace(0, np.nan)
     return out
 
 
 def dtype_table(runs: pd.DataFrame, min_effect: float = stats.MIN_EFFECT) -> pd.DataFrame:
     """float32 against float64: time ratio with its interval, and both errors, same case otherwise."""
-    keys = ["host_id", "backend", "method", "n", "m", "d", "threads", "inputs"]
     ok = _ok(runs)
+    keys = _keys(ok, "method", "threads")
+    ok = _keyed(ok, keys)
     cols = keys + ["time_median_s", "time_process_medians_s", "max_rel_error"]
     out = ok[ok["dtype"] == "float32"][cols].merge(ok[ok["dtype"] == "float64"][cols], on=keys,
                                                    suffixes=("_float32", "_float64"))
@@ -336,7 +421,7 @@ def dtype_table(runs: pd.DataFrame, min_effect: float = stats.MIN_EFFECT) -> pd.
     out["float64_over_float32_time"], out["ci_low"], out["ci_high"] = r["ratio"], r["ci_low"], r["ci_high"]
     out["verdict"] = r["verdict"]
     out = out.drop(columns=["time_process_medians_s_float32", "time_process_medians_s_float64"])
-    return out.sort_values(keys).reset_index(drop=True)
+    return out.sort_values(keys, key=_sort_key).reset_index(drop=True)
 
 
 def failures_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -362,7 +447,7 @@ def write_table(df: pd.DataFrame, path: Path) -> None:
 
 
 def aggregate(results: str | Path, out: str | Path, quarantine: bool = False,
-              baseline: str = BASELINE_METHOD,
+              baselines: dict[str, str] | None = None,
               min_effect: float = stats.MIN_EFFECT) -> dict[str, pd.DataFrame]:
     """Build and write every table; return them by name."""
     results, out = Path(results), Path(out)
@@ -370,8 +455,9 @@ def aggregate(results: str | Path, out: str | Path, quarantine: bool = False,
     if procs.empty:
         raise AggregationError(f"no records found under {results}/<host>/<backend>/records/")
     runs = add_roofline(combine(procs), read_calibration(results))
-    runs = runs.sort_values(["host_id", "backend", "method", "dtype", "threads", "inputs", "n", "d"])
-    tables = {"runs": runs.reset_index(drop=True), "speedup": speedup_table(runs, baseline, min_effect),
+    runs = runs.sort_values(["host_id", "backend", "family", "method", "dtype", "threads",
+                             *param_columns(runs)], key=_sort_key)
+    tables = {"runs": runs.reset_index(drop=True), "speedup": speedup_table(runs, baselines, min_effect),
               "scaling": scaling_table(runs, min_effect), "memory": memory_table(runs),
               "dtype": dtype_table(runs, min_effect), "failures": failures_table(runs),
               "hosts": hosts_table(results), "quarantine": bad}

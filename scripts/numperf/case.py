@@ -1,10 +1,10 @@
 """Run one case inside its own (child) process and write its raw result as JSON.
 
 This is what the runner starts under the selected interpreter and BLAS:
-``python -m numperf.case SPEC.json RESULT.json``. It generates the data outside the timed
-region, pins and verifies BLAS threads, checks which BLAS is really loaded, guards the
-address space, measures, checks accuracy, and always writes a result (status + reason).
-Imports: stdlib, numpy and threadpoolctl only.
+``python -m numperf.case SPEC.json RESULT.json``. It asks the case's family for its inputs
+outside the timed region, pins and verifies BLAS threads, checks which BLAS is really loaded,
+guards the address space, measures, lets the family check the result, and always writes a
+result (status + reason). Imports: stdlib, numpy, threadpoolctl and the family's module only.
 """
 
 from __future__ import annotations
@@ -16,67 +16,11 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from numperf import inputs, measure, metadata, methods
+from numperf import family, measure, metadata
 
 #: Address space allowed on top of the process's size when the guard is armed
 #: (BLAS thread stacks and buffers allocated lazily, malloc arenas).
 AS_SLACK_BYTES = 512 * 2**20
-
-
-def error_bound(x2, y2, ref, d: int, eps: float):
-    """Elementwise bound on |computed - true| distance for the GEMM-trick family.
-
-    The squared distance ||x||^2 + ||y||^2 - 2 x.y carries a rounding error of at most
-    about delta = (D + 4) eps (||x||^2 + ||y||^2) (dot-product error bound plus the
-    additions); through the square root that is delta / (2 d), and never more than
-    sqrt(delta) when d is near zero. Direct (difference-first) methods stay well inside.
-    """
-    import numpy as np
-
-    delta = (d + 4) * eps * (x2[:, None] + y2[None, :])
-    with np.errstate(divide="ignore"):
-        through_sqrt = np.where(ref > 0, delta / (2 * ref), np.inf)
-    return np.minimum(through_sqrt, np.sqrt(delta)) + 2 * eps * ref
-
-
-def reference_rows(x, y, rows):
-    """Exact-as-possible distances for the sampled rows: differences first, in long double."""
-    import numpy as np
-
-    xl = x[rows].astype(np.longdouble)
-    yl = y.astype(np.longdouble)
-    out = np.empty((len(rows), y.shape[0]), dtype=np.longdouble)
-    for k in range(len(rows)):
-        diff = xl[k] - yl
-        out[k] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-    return out
-
-
-def accuracy(result, x, y, rows, eps: float) -> dict:
-    """Max absolute/relative error of ``result`` on sampled rows, and whether any exceeds the bound.
-
-    The bound is ``error_bound`` for the data shifted so that they start at the origin (by the
-    per-coordinate minimum of x and y). Distances do not depend on where the origin is, so neither
-    does the tolerated error: for data in [0, 1) it is the trick's own bound, while methods whose
-    error grows with the distance from the origin (the plain trick on ``offset`` data) exceed it.
-    """
-    import numpy as np
-
-    ref = reference_rows(x, y, rows)
-    got = np.asarray(result[rows], dtype=np.longdouble)
-    abs_err = np.abs(got - ref)
-    rel_err = abs_err / np.where(ref > 0, ref, 1)
-    lo = np.minimum(x.min(axis=0), y.min(axis=0)).astype(np.longdouble)
-    xl, yl = x[rows].astype(np.longdouble) - lo, y.astype(np.longdouble) - lo
-    bound = error_bound((xl * xl).sum(1), (yl * yl).sum(1), ref, x.shape[1], eps)
-    return {
-        "max_abs_error": float(abs_err.max()),
-        "max_rel_error": float(rel_err.max()),
-        "sample_rows": int(len(rows)),
-        "bound_exceeded": int((abs_err > bound).sum()),
-        "reference": "difference-first, long double",
-        "bound": "GEMM-trick rounding bound of the data shifted to start at the origin",
-    }
 
 
 def _blas_threads(info: list[dict]) -> int | None:
@@ -123,23 +67,27 @@ def _measure(spec: dict) -> dict:
     import numpy as np
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    method = methods.get(spec["method"])
-    n, m, d, dtype = spec["n"], spec["m"], spec["d"], np.dtype(spec["dtype"])
+    fam = family.get(spec["family"])
+    method = fam.method(spec["method"])
+    params, dtype, threads = spec["params"], spec["dtype"], spec["threads"]
     rec: dict = {"host": metadata.host_info(), "numpy": metadata.numpy_info()}
     if not method.available():
         rec.update(status="skipped", reason=f"peer_unavailable: {method.requires} is not importable "
                    f"by {sys.executable}", threadpool_info=threadpool_info())
         return rec
-    params = method.resolve_params(spec.get("params"), n, m, d, dtype.itemsize)
-    rec["params"] = params
-
+    options = method.resolve_options(spec.get("options"), params, dtype)
+    rec["options"] = options
     rng = np.random.default_rng(spec["seed"])
-    x, y = inputs.make(spec.get("inputs", "uniform"), rng, n, m, d, dtype)
-    checks = spec.get("process_index", 0) == 0  # data are identical in every process: check once
+    try:
+        inputs = fam.setup(params, dtype, rng)
+    except family.Skip as why:
+        rec.update(status="skipped", reason=str(why), threadpool_info=threadpool_info())
+        return rec
+    checks = spec.get("process_index", 0) == 0  # inputs are identical in every process: check once
 
-    threads = spec["threads"]
     with threadpool_limits(limits=threads, user_api="blas"):
-        np.dot(x[: min(n, 64)], y[: min(m, 64)].T)  # load BLAS, start its threads
+        warm = np.ones((64, 64))
+        np.dot(warm, warm)  # load BLAS, start its threads (every family: BLAS is what threads pin)
         info = threadpool_info()
         rec["threadpool_info"] = info
         effective = _blas_threads(info)
@@ -148,21 +96,22 @@ def _measure(spec: dict) -> dict:
         rec["blas"] = _verify_backend(spec["backend"], info)
         rec["guard_address_space_bytes"] = _guard_address_space(spec.get("mem_limit_bytes", 0))
 
-        kernel = lambda: method.kernel(x, y, threads=threads, **params)  # noqa: E731
+        kernel = lambda: method.kernel(inputs, threads=threads, **options)  # noqa: E731
         raw = measure.timed_runs(kernel, spec["repeats"], spec["warmup"],
                                  min_time_s=spec.get("min_sample_time_s", 0.0), loops=spec.get("loops"))
         rec["traced_peak_bytes"] = None
         if checks:
             traced, result = measure.traced_call(kernel)
-            rows = np.sort(rng.choice(n, size=min(n, spec["accuracy_rows"]), replace=False))
-            eps = float(np.finfo(np.result_type(dtype, result.dtype)).eps)
-            rec["accuracy"] = accuracy(result, x, y, rows, eps)
+            found = fam.check(method.name, result, inputs, params, dtype, rng)
+            rec["accuracy"] = {"max_abs_error": found.max_abs_error, "max_rel_error": found.max_rel_error}
+            rec["check"] = {"failed": found.failed, "facts": dict(found.facts)}
             rec["traced_peak_bytes"] = traced
             del result
     rec["samples_time_s"] = raw["time_s"]
     rec["loops"] = raw["loops"]
     rec["interference"] = raw["interference"]
     rec["samples_peak_rss_bytes"] = raw["peak_rss_bytes"]
+    rec["fixed_mmap_threshold"] = raw["fixed_mmap_threshold"]
     rec.update(_judge(rec))
     return rec
 
@@ -175,10 +124,8 @@ def _judge(rec: dict) -> dict:
                 f"BLAS reports {t['effective']}"}
     if not rec["blas"]["backend_ok"]:
         return {"status": "invalid", "reason": rec["blas"]["backend_reason"]}
-    if rec.get("accuracy") and rec["accuracy"]["bound_exceeded"]:
-        a = rec["accuracy"]
-        return {"status": "invalid", "reason": f"inaccurate: {a['bound_exceeded']} sampled entries "
-                f"exceed the rounding-error bound (max abs error {a['max_abs_error']:.3g})"}
+    if rec.get("check") and rec["check"]["failed"]:
+        return {"status": "invalid", "reason": rec["check"]["failed"]}
     return {"status": "ok", "reason": None}
 
 

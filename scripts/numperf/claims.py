@@ -3,7 +3,7 @@
 A claim is one statement from a seed document (``../shared/seeds/``), in numperf's own words, with a
 rule that decides it from the tables ``numperf aggregate`` writes, using their between-process
 intervals and verdicts, never point estimates alone. An experiment family declares its claims next to
-its methods as ``Claim`` objects in a module listed in ``CLAIM_MODULES`` (today only the distances:
+its methods as ``Claim`` objects returned by its module's ``claims()`` (the distances family returns
 ``numperf.distance_claims``); ``evaluate`` decides every registered claim for every host and BLAS
 backend found in ``runs.csv`` and returns one row per (claim, host, backend), or per (claim, host) for
 claims that compare backends.
@@ -26,7 +26,6 @@ undecided case otherwise), the counts, every case with its own number, and the r
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -34,12 +33,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from numperf import record, stats
+from numperf import aggregate, record, stats
 
 VERDICTS = ("holds", "fails", "inconclusive", "not measured")
 SUPPORTS, CONTRADICTS, UNDECIDED = "supports", "contradicts", "undecided"
-#: Modules whose ``CLAIMS`` lists are registered; a new family adds its module here.
-CLAIM_MODULES = ("numperf.distance_claims",)
 #: Tables a claim may read (``numperf claims`` loads those that exist; runs.csv is required).
 TABLES = ("runs", "speedup", "scaling", "memory", "dtype")
 #: ``backend`` of the rows of claims decided across backends.
@@ -116,16 +113,17 @@ class Claim:
     select: dict = field(default_factory=dict)
 
 
-def registry(modules: Iterable[str] = CLAIM_MODULES) -> dict[str, Claim]:
-    """Every claim declared by the family modules, by id (ids are unique across families)."""
+def registry(declared: Iterable[Claim] | None = None) -> dict[str, Claim]:
+    """Every claim the families declare (their ``claims()``), by id (ids are unique across families)."""
+    from numperf import family
+
     out: dict[str, Claim] = {}
-    for name in modules:
-        for claim in importlib.import_module(name).CLAIMS:
-            if claim.id in out:
-                raise ValueError(f"claim id {claim.id!r} is declared twice ({name})")
-            if claim.per not in ("backend", "host"):
-                raise ValueError(f"claim {claim.id!r}: per must be 'backend' or 'host', not {claim.per!r}")
-            out[claim.id] = claim
+    for claim in family.declared("claims") if declared is None else declared:
+        if claim.id in out:
+            raise ValueError(f"claim id {claim.id!r} is declared twice ({claim.family})")
+        if claim.per not in ("backend", "host"):
+            raise ValueError(f"claim {claim.id!r}: per must be 'backend' or 'host', not {claim.per!r}")
+        out[claim.id] = claim
     return out
 
 
@@ -229,6 +227,46 @@ def combine(cases: list[Case], badness: Callable[[float], float] = higher_suppor
             "ci_high": decisive.high, "value_case": decisive.label, "evidence": lead + _by_group(cases)}
 
 
+# --- generic helpers for family claims ------------------------------------------------------------
+
+def ok_rows(scope: Scope) -> pd.DataFrame:
+    """The scope's runs rows that measured a time (status ok)."""
+    runs = scope.table("runs")
+    if runs.empty:
+        return runs
+    return runs[(runs["status"] == "ok") & runs["time_median_s"].notna()]
+
+
+def case_keys(df: pd.DataFrame) -> list[str]:
+    """Columns that identify a case of a family view apart from its method: dtype, threads and the
+    family's parameters (as plain columns)."""
+    from numperf import family
+
+    names = set()
+    for fam in df["family"].dropna().unique() if "family" in df else []:
+        names |= set(family.get(str(fam)).param_names)
+    return [c for c in ["dtype", "threads", *sorted(names)] if c in df.columns]
+
+
+def speed_ratio(scope: Scope, fast: str, slow: str, on: list[str] | None = None) -> pd.DataFrame:
+    """Per case measured with both methods: ``speedup`` = time of ``slow`` / time of ``fast`` with its
+    between-process interval (``low``, ``high``) and the verdict for ``fast`` (faster, slower,
+    equivalent, inconclusive), keyed by ``on`` (default: every case key). Empty when not measured."""
+    runs = ok_rows(scope)
+    cols = ["speedup", "low", "high", "verdict"]
+    if runs.empty:
+        return pd.DataFrame(columns=(on or []) + cols)
+    on = on or case_keys(runs)
+    keep = on + ["time_median_s", "time_process_medians_s"]
+    both = runs[runs["method"] == fast][keep].merge(runs[runs["method"] == slow][keep], on=on,
+                                                    suffixes=("_fast", "_slow"))
+    if both.empty:
+        return pd.DataFrame(columns=on + cols)
+    r = aggregate.ratio_columns(both, "_slow", "_fast", scope.min_effect, ("slower", "faster"))
+    return both.assign(speedup=r["ratio"], low=r["ci_low"], high=r["ci_high"], verdict=r["verdict"]) \
+        .reset_index(drop=True)
+
+
 # --- evaluation -----------------------------------------------------------------------------------
 
 def _restrict(df: pd.DataFrame, **where) -> pd.DataFrame:
@@ -247,8 +285,8 @@ def _scopes(claim: Claim, tables: dict[str, pd.DataFrame], min_effect: float):
     keys = ([(h, b) for h, b in pairs.itertuples(index=False)] if claim.per == "backend"
             else [(h, None) for h in pairs["host_id"].unique()])
     for host, backend in keys:
-        selected = {name: _restrict(df, host_id=host, backend=backend, **claim.select)
-                    for name, df in tables.items()}
+        selected = {name: _restrict(aggregate.family_view(df, claim.family), host_id=host, backend=backend,
+                                    **claim.select) for name, df in tables.items()}
         label = backend if backend is not None else ALL_BACKENDS
         yield host, label, Scope(selected, host, backend, min_effect)
 

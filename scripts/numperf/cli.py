@@ -70,16 +70,52 @@ def _add_host_id(p) -> None:
                    "(letters, digits, '.', '_', '-'; also NUMPERF_HOST_ID)")
 
 
+def _assignment(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def _typed(value: str, kind: str):
+    """A command-line value as the declared kind of its parameter."""
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind == "bool":
+        if value.lower() not in ("true", "false", "1", "0"):
+            raise ValueError(f"expected true or false, got {value!r}")
+        return value.lower() in ("true", "1")
+    return value
+
+
+def _declared_values(pairs, declared, what: str) -> dict:
+    kinds = {p.name: p.kind for p in declared}
+    out = {}
+    for name, value in pairs or []:
+        if name not in kinds:
+            raise ValueError(f"{what} {name!r} is not declared; allowed: {', '.join(kinds) or '(none)'}")
+        try:
+            out[name] = _typed(value, kinds[name])
+        except ValueError:
+            raise ValueError(f"{what} {name}: {value!r} is not a{'n' if kinds[name] == 'int' else ''} "
+                             f"{kinds[name]}") from None
+    return out
+
+
 def _add_run_case(sub) -> None:
     p = sub.add_parser("run-case", help="measure one case in a fresh child process and write its record",
-                       description="Measure one case in a fresh child process; write its JSON record "
-                       "atomically (always, also for skipped or failed cases) and print a summary.")
-    p.add_argument("--method", required=True, choices=list(methods.METHODS), metavar="METHOD",
-                   help=f"distance method: {', '.join(methods.METHODS)}")
-    p.add_argument("--n", type=_positive_int, required=True, help="rows of x")
-    p.add_argument("--m", type=_positive_int, help="rows of y (default: n)")
-    p.add_argument("--d", type=_positive_int, required=True, help="columns (dimensions)")
-    p.add_argument("--dtype", default="float64", choices=["float32", "float64"])
+                       description="Measure one case of a family in a fresh child process; write its JSON "
+                       "record atomically (always, also for skipped or failed cases) and print a summary. "
+                       "`numperf families` lists the families, their parameters and methods.")
+    p.add_argument("--family", default="distances", help="experiment family (default: distances)")
+    p.add_argument("--method", required=True, help="method of the family")
+    p.add_argument("--param", type=_assignment, action="append", metavar="NAME=VALUE",
+                   help="a parameter of the family (repeat; missing ones take their defaults)")
+    p.add_argument("--option", type=_assignment, action="append", metavar="NAME=VALUE",
+                   help="a tuning option of the method (repeat)")
+    p.add_argument("--dtype", default="float64")
     p.add_argument("--threads", type=_positive_int, default=1, help="BLAS threads")
     p.add_argument("--backend", default="wheel", help="BLAS backend label (see `numperf backends`)")
     p.add_argument("--repeats", type=_positive_int, default=5, help="timed samples per process")
@@ -89,12 +125,8 @@ def _add_run_case(sub) -> None:
     p.add_argument("--min-sample-time-s", type=_nonneg_float, default=0.02,
                    help="a sample repeats the kernel until it lasts this long (0: one call per sample)")
     p.add_argument("--loops", type=_positive_int, help="calls per sample (default: calibrated)")
-    p.add_argument("--inputs", default="uniform", help="input distribution (numperf.inputs)")
     p.add_argument("--warmup", type=_nonneg_int, default=1, help="untimed warm-up calls")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the input data (>= 0)")
-    p.add_argument("--chunk-rows", type=_positive_int, help="rows per chunk (chunked)")
-    p.add_argument("--block-rows", type=_positive_int, help="rows per block (blocked; default: auto)")
-    p.add_argument("--accuracy-rows", type=_positive_int, default=32, help="rows sampled for the error check")
     p.add_argument("--time-limit-s", type=_time_limit_s, default=600.0,
                    help="kill the case after this many seconds (finite, >= 1)")
     p.add_argument("--mem-budget-mb", type=_nonneg_float, default=0.0,
@@ -111,17 +143,18 @@ def _add_run_case(sub) -> None:
 
 
 def _cmd_run_case(args) -> int:
-    from numperf import record, report_text, runner
+    from numperf import family, record, report_text, runner
 
-    params = {"chunk_rows": args.chunk_rows, "block_rows": args.block_rows}
     try:
-        spec = runner.CaseSpec(method=args.method, n=args.n, m=args.m, d=args.d, dtype=args.dtype,
-                               threads=args.threads, backend=args.backend, repeats=args.repeats,
-                               warmup=args.warmup, seed=args.seed, inputs=args.inputs,
+        fam = family.get(args.family)
+        meth = fam.method(args.method)
+        spec = runner.CaseSpec(family=args.family, method=args.method,
+                               params=_declared_values(args.param, fam.params, "parameter"),
+                               options=_declared_values(args.option, meth.options, "option"),
+                               dtype=args.dtype, threads=args.threads, backend=args.backend,
+                               repeats=args.repeats, warmup=args.warmup, seed=args.seed,
                                processes=args.processes, min_sample_time_s=args.min_sample_time_s,
-                               loops=args.loops,
-                               params={k: v for k, v in params.items() if v},
-                               accuracy_rows=args.accuracy_rows, time_limit_s=args.time_limit_s,
+                               loops=args.loops, time_limit_s=args.time_limit_s,
                                mem_budget_bytes=int(args.mem_budget_mb * 1e6),
                                mem_limit_bytes=int(args.mem_limit_mb * 1e6))
     except ValueError as exc:
@@ -144,6 +177,33 @@ def _cmd_run_case(args) -> int:
         print()
     if not args.quiet:
         print(report_text.case_summary(rec), file=sys.stderr)
+    return 0
+
+
+def _add_run_batch(sub) -> None:
+    p = sub.add_parser("run-batch", help="measure one process of every case in a case list (one workflow job)",
+                       description="Measure process --process of every case in a case list written by the "
+                       "workflow, each in its own fresh child; write each record atomically, then a manifest.")
+    p.add_argument("--cases", required=True, help="case list (results/<host>/<backend>/cases/<batch>.json)")
+    p.add_argument("--process", type=_nonneg_int, required=True, help="round: process index of every case")
+    p.add_argument("--allocated-cpus", type=_positive_int,
+                   help="CPUs the scheduler gave this job; a case needing more is recorded invalid")
+    _add_host_id(p)
+    p.add_argument("--out", required=True, help="manifest path")
+    p.set_defaults(func=_cmd_run_batch)
+
+
+def _cmd_run_batch(args) -> int:
+    from numperf import config, runner
+
+    manifest = runner.run_batch(config.read_case_file(args.cases), args.process, args.out,
+                                allocated_cpus=args.allocated_cpus, host_id=args.host_id)
+    counts: dict[str, int] = {}
+    for row in manifest["cases"]:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    reused = sum(r["reused"] for r in manifest["cases"])
+    print(f"{args.cases} process {args.process}: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+          + (f" ({reused} reused)" if reused else ""), file=sys.stderr)
     return 0
 
 
@@ -175,14 +235,22 @@ def _cmd_memory_model(args) -> int:
 
 
 def _add_methods(sub) -> None:
-    p = sub.add_parser("methods", help="list the distance methods and whether they are available")
+    p = sub.add_parser("methods", help="list every family's methods and whether they are available")
+    p.add_argument("--family", help="only this family")
     p.set_defaults(func=_cmd_methods)
 
 
 def _cmd_methods(args) -> int:
-    for m in methods.METHODS.values():
-        state = "" if m.available() else f"  [needs {m.requires}: not installed]"
-        print(f"{m.name:<18} {m.description}{state}")
+    from numperf import family
+
+    fams = [family.get(args.family)] if args.family else list(family.registry().values())
+    for fam in fams:
+        print(f"{fam.name}: {fam.description}")
+        print("  parameters: " + ", ".join(f"{p.name} ({p.kind}, default {p.default})" for p in fam.params))
+        print(f"  dtypes: {', '.join(fam.dtypes)}")
+        for m in fam.methods.values():
+            state = "" if m.available() else f"  [needs {m.requires}: not installed]"
+            print(f"  {m.name:<22} {m.description}{state}")
     return 0
 
 
@@ -269,7 +337,9 @@ def _add_aggregate(sub) -> None:
                        "fails the run with its path, unless --quarantine moves it aside.")
     p.add_argument("--results", default="results")
     p.add_argument("--out", default="results/tables")
-    p.add_argument("--baseline", default="gemm_trick", help="method that speedup.csv divides by")
+    p.add_argument("--baseline", type=_assignment, action="append", metavar="FAMILY=METHOD",
+                   help="method that speedup.csv divides by for a family (repeat; default: the "
+                   "family's declared baseline)")
     p.add_argument("--min-effect", type=_fraction, default=0.05,
                    help="smallest relative difference worth a verdict (default 0.05)")
     p.add_argument("--quarantine", action="store_true",
@@ -282,7 +352,7 @@ def _cmd_aggregate(args) -> int:
 
     try:
         tables = aggregate.aggregate(args.results, args.out, quarantine=args.quarantine,
-                                     baseline=args.baseline, min_effect=args.min_effect)
+                                     baselines=dict(args.baseline or []), min_effect=args.min_effect)
     except aggregate.AggregationError as exc:
         print(f"numperf aggregate: error: {exc}", file=sys.stderr)
         return 1
@@ -456,7 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``numperf`` argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="numperf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run_case, _add_memory_model, _add_methods, _add_calibrate, _add_probe,
+    for add in (_add_run_case, _add_run_batch, _add_memory_model, _add_methods, _add_calibrate, _add_probe,
                 _add_backends, _add_validate_config, _add_aggregate, _add_figure, _add_compare,
                 _add_stability, _add_findings, _add_claims, _add_unlock_stale):
         add(sub)

@@ -9,15 +9,16 @@ resources and its exact ``numperf run-case`` arguments.
 from __future__ import annotations
 
 import copy
+import itertools
+import json
 import math
 import os
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from numperf import backends, inputs, metadata, methods
+from numperf import backends, family, metadata
 from numperf.runner import CaseSpec
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -25,8 +26,11 @@ SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "co
 INTERPRETER_BASELINE_BYTES = 300 * 10**6
 #: Safety margin on the modelled peak when asking a scheduler for memory.
 MEM_MARGIN = 1.25
-#: Deliberately pessimistic throughput used only to size runtime requests.
+#: Deliberately pessimistic throughputs used only to size runtime requests.
 PESSIMISTIC_FLOPS_PER_S = 2e8
+PESSIMISTIC_BYTES_PER_S = 2e8
+#: Keys of a family block besides the family's own parameters.
+BLOCK_KEYS = ("methods", "dtypes", "threads", "grid", "method_params", "exclude", "baseline")
 #: Folders numperf itself writes under results/; a host id must not collide with them.
 RESERVED_HOST_IDS = metadata.RESERVED_HOST_IDS
 
@@ -39,11 +43,49 @@ class ConfigError(ValueError):
         super().__init__(f"invalid {source}:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
+def _values(schema: dict) -> dict:
+    """A parameter given as one value or as a list of values (crossed)."""
+    return {"oneOf": [schema, {"type": "array", "minItems": 1, "uniqueItems": True, "items": schema}]}
+
+
+def family_block_schema(fam: family.Family) -> dict:
+    """The config block of one family, derived from its declaration."""
+    params = {p.name: _values(p.schema()) for p in fam.params}
+    methods = {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": list(fam.methods)}}
+    dtypes = {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": list(fam.dtypes)}}
+    threads = {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "integer", "minimum": 1}}
+    numeric = [p for p in fam.params if p.kind in ("int", "float")]
+    exclude = {"method": {"enum": list(fam.methods)}, "dtype": {"enum": list(fam.dtypes)},
+               "backend": {"type": "string"}, "threads": {"type": "integer", "minimum": 1},
+               "reason": {"type": "string"}, **{p.name: p.schema() for p in fam.params},
+               **{f"{p.name}_above": {"type": "number"} for p in numeric}}
+    options = {name: {"type": "object", "additionalProperties": False,
+                      "properties": {o.name: o.schema() for o in m.options}}
+               for name, m in fam.methods.items()}
+    return {
+        "type": "object", "additionalProperties": False, "description": fam.description,
+        "properties": {
+            "methods": methods,
+            "dtypes": dtypes,
+            "threads": threads,
+            "grid": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "additionalProperties": False,
+                "properties": {**params, "methods": methods, "dtypes": dtypes, "threads": threads}}},
+            "method_params": {"type": "object", "additionalProperties": False, "properties": options},
+            "exclude": {"type": "array", "items": {"type": "object", "additionalProperties": False,
+                                                   "minProperties": 1, "properties": exclude}},
+            "baseline": {"enum": list(fam.methods)},
+            **params,
+        },
+    }
+
+
 def _schema() -> dict:
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
-    schema["properties"]["methods"]["items"]["enum"] = list(methods.METHODS)
+    fams = family.registry()
+    schema["properties"]["families"]["properties"] = {name: family_block_schema(f) for name, f in fams.items()}
+    schema["properties"]["dtypes"]["items"]["enum"] = sorted({d for f in fams.values() for d in f.dtypes})
     schema["properties"]["backends"]["items"]["enum"] = list(backends.REGISTRY)
-    schema["properties"]["inputs"]["items"]["enum"] = list(inputs.DISTRIBUTIONS)
     return schema
 
 
@@ -72,6 +114,15 @@ def _validator(schema: dict):
     return jsonschema.validators.extend(base, type_checker=checker)(schema)
 
 
+def _describe(schema: dict) -> str:
+    """What a (parameter) schema allows, in words."""
+    if "enum" in schema:
+        return "one of " + ", ".join(map(str, schema["enum"]))
+    bounds = "".join(f" {op} {schema[k]:g}" for k, op in (("minimum", ">="), ("maximum", "<="))
+                     if k in schema)
+    return f"{'a whole number' if schema.get('type') == 'integer' else 'a ' + str(schema.get('type'))}{bounds}"
+
+
 def _schema_problems(cfg: dict, schema: dict) -> list[str]:
     validator = _validator(schema)
     problems = []
@@ -84,6 +135,10 @@ def _schema_problems(cfg: dict, schema: dict) -> list[str]:
         elif err.validator == "enum":
             allowed = ", ".join(map(str, err.validator_value))
             problems.append(f"{_path(err)}: {err.instance!r} is not allowed; allowed: {allowed}")
+        elif err.validator == "oneOf":
+            one = _describe(err.validator_value[0])
+            problems.append(f"{_path(err)}: {err.instance!r} is not allowed; allowed: {one}, or a list of such "
+                            "values")
         elif err.validator == "additionalProperties":
             known = ", ".join(err.schema.get("properties", {})) or "(none)"
             problems.append(f"{_path(err)}: {err.message}; known keys: {known}")
@@ -93,15 +148,20 @@ def _schema_problems(cfg: dict, schema: dict) -> list[str]:
 
 
 def _exclusion_matches(rule: dict, spec: CaseSpec) -> bool:
-    return all([
-        rule.get("method", spec.method) == spec.method,
-        rule.get("dtype", spec.dtype) == spec.dtype,
-        rule.get("backend", spec.backend) == spec.backend,
-        rule.get("threads", spec.threads) == spec.threads,
-        rule.get("inputs", spec.inputs) == spec.inputs,
-        spec.n > rule.get("n_above", -1),
-        spec.d > rule.get("d_above", -1),
-    ])
+    """All of the rule's fields match: equality for method, dtype, backend, threads and parameters;
+    ``<param>_above`` for a parameter larger than the value."""
+    for key, want in rule.items():
+        if key == "reason":
+            continue
+        if key.endswith("_above") and key[: -len("_above")] in spec.params:
+            if not spec.params[key[: -len("_above")]] > want:
+                return False
+        elif key in spec.params:
+            if spec.params[key] != want:
+                return False
+        elif getattr(spec, key) != want:
+            return False
+    return True
 
 
 def usable_cpus() -> int:
@@ -113,19 +173,12 @@ def usable_cpus() -> int:
 
 
 def _unrunnable_problems(cfg: dict, cases: list) -> list[str]:
-    """Values the schema accepts but no run can use: reserved host ids, repeated sizes or
-    comparisons, a comparison of a selection with itself, a budget that skips every case."""
+    """Values the schema accepts but no run can use: reserved host ids, repeated comparisons, a
+    comparison of a selection with itself, a budget that skips every case."""
     problems = []
     if cfg["host_id"] in RESERVED_HOST_IDS:
         problems.append(f"host_id: {cfg['host_id']!r} is a folder numperf writes under results/; allowed: "
                         f"any other label (not {', '.join(sorted(RESERVED_HOST_IDS))})")
-    seen = {}
-    for i, size in enumerate(cfg["sizes"]):
-        key = (size["n"], size.get("m", size["n"]), size["d"])
-        if key in seen:
-            problems.append(f"sizes.{i}: {size} is the same case size as sizes.{seen[key]}; "
-                            "allowed: each (n, m, d) once")
-        seen.setdefault(key, i)
     labels = {}
     for i, comp in enumerate(cfg["comparisons"]):
         a, b = ({"host_id": None, **comp[s]} for s in ("a", "b"))
@@ -150,6 +203,33 @@ def _unrunnable_problems(cfg: dict, cases: list) -> list[str]:
     return problems
 
 
+def _block_problems(cfg: dict, name: str, block: dict) -> list[str]:
+    """What a family block's schema cannot say: dtypes left after filtering, method options, a
+    baseline that is not run, exclusions that can never apply."""
+    fam = family.get(name)
+    key = f"families.{name}"
+    problems = []
+    if not block.get("dtypes") and not [d for d in cfg["dtypes"] if d in fam.dtypes]:
+        problems.append(f"{key}.dtypes: none of the global dtypes ({', '.join(cfg['dtypes'])}) is one "
+                        f"{name} accepts; set {key}.dtypes, allowed: {', '.join(fam.dtypes)}")
+    methods = _block_methods(fam, block)
+    if block.get("baseline") and block["baseline"] not in methods:
+        problems.append(f"{key}.baseline: {block['baseline']!r} is not run by this block; allowed: "
+                        f"{', '.join(methods)}")
+    for i, rule in enumerate(block.get("exclude", [])):
+        for k in rule:
+            if k.endswith("_above") or k == "reason":
+                continue
+            if k == "method" and rule[k] not in methods:
+                problems.append(f"{key}.exclude.{i}.method: {rule[k]!r} is not run by this block, so this "
+                                f"exclusion can never apply; run: {', '.join(methods)}")
+    return problems
+
+
+def _block_methods(fam: family.Family, block: dict) -> list[str]:
+    return list(block.get("methods") or [m for m in fam.methods if m not in fam.optional_methods])
+
+
 def _meaning_problems(cfg: dict) -> list[str]:
     problems = []
     sampling_s = cfg["min_sample_time_s"] * (cfg["repeats"] + cfg["warmup"] + 2)
@@ -159,8 +239,9 @@ def _meaning_problems(cfg: dict) -> list[str]:
                         f"time_limit_s {cfg['time_limit_s']}; allowed: below "
                         f"{cfg['time_limit_s'] / (cfg['repeats'] + cfg['warmup'] + 2):.3g} s")
     cores = usable_cpus()
+    threads = set(cfg["threads"]) | {t for b in cfg["families"].values() for t in b.get("threads", [])}
     if not cfg["allow_oversubscription"]:
-        for t in cfg["threads"]:
+        for t in sorted(threads):
             if t > cores:
                 problems.append(f"threads: {t} exceeds the {cores} CPUs this process may use; "
                                 f"allowed: 1..{cores} (set allow_oversubscription: true to measure "
@@ -169,37 +250,21 @@ def _meaning_problems(cfg: dict) -> list[str]:
     if cfg["memory_budget_mb"] is not None and cfg["memory_budget_mb"] * 1e6 > ram:
         problems.append(f"memory_budget_mb: {cfg['memory_budget_mb']} exceeds physical memory "
                         f"({ram / 1e6:.0f} MB); allowed: up to {ram / 1e6:.0f}")
-    for name, params in cfg["method_params"].items():
-        if name not in methods.METHODS:
-            problems.append(f"method_params.{name}: unknown method; known: {', '.join(methods.METHODS)}")
-            continue
-        for key in params:
-            if key not in methods.METHODS[name].params:
-                allowed = ", ".join(methods.METHODS[name].params) or "(none)"
-                problems.append(f"method_params.{name}.{key}: {name} takes no such parameter; "
-                                f"allowed: {allowed}")
-    if cfg["baseline_method"] is None:
-        cfg["baseline_method"] = "gemm_trick" if "gemm_trick" in cfg["methods"] else cfg["methods"][0]
-    if cfg["baseline_method"] not in cfg["methods"]:
-        problems.append(f"baseline_method: {cfg['baseline_method']!r} is not in methods; allowed: "
-                        f"{', '.join(cfg['methods'])}")
+    for name, block in cfg["families"].items():
+        problems += _block_problems(cfg, name, block)
     cases = []
     if not problems:
         try:
             cases = _cases(cfg, "check")
         except ValueError as exc:  # CaseSpec refuses what the schema cannot express
-            problems.append(f"a case of this sweep cannot run: {exc}")
-    specs = [c.spec for c in cases]
+            problems.append(str(exc))
     problems += _unrunnable_problems(cfg, cases)
-    for i, rule in enumerate(cfg["exclude"]):
-        for key, allowed in (("method", cfg["methods"]), ("dtype", cfg["dtypes"]),
-                             ("backend", cfg["backends"]), ("threads", cfg["threads"]),
-                             ("inputs", cfg["inputs"])):
-            if key in rule and rule[key] not in allowed:
-                problems.append(f"exclude.{i}.{key}: {rule[key]!r} is not in the sweep, so this exclusion "
-                                f"can never apply; the sweep has: {', '.join(map(str, allowed))}")
-        if specs and not any(_exclusion_matches(rule, s) for s in specs):
-            problems.append(f"exclude.{i}: {rule} matches no case of the sweep (impossible exclusion)")
+    for name, block in cfg["families"].items():
+        specs = [c.spec for c in cases if c.spec.family == name]
+        for i, rule in enumerate(block.get("exclude", [])):
+            if specs and not any(_exclusion_matches(rule, s) for s in specs):
+                problems.append(f"families.{name}.exclude.{i}: {rule} matches no case of the sweep "
+                                "(impossible exclusion)")
     for i, comp in enumerate(cfg["comparisons"]):
         for side in ("a", "b"):
             if comp[side]["backend"] not in backends.REGISTRY:
@@ -244,8 +309,10 @@ class Case:
     host_id: str
     skip_reason: str | None
     mem_mb: int
-    runtime_min: int
+    runtime_s: float
     path: str
+    #: index of the exclusion rule of its family block that skipped it (None: not excluded)
+    exclude_index: int | None = None
 
     @property
     def case_id(self) -> str:
@@ -263,63 +330,118 @@ class Case:
         budget = self.spec.mem_budget_bytes
         return self.skip_reason is None and (not budget or self.spec.model().peak_bytes <= budget)
 
-    @property
-    def cli_args(self) -> str:
-        """Shell-quoted ``numperf run-case`` arguments (no config string reaches a shell unquoted)."""
-        s = self.spec
-        args = ["--host-id", self.host_id, "--method", s.method, "--n", s.n, "--m", s.m, "--d", s.d,
-                "--dtype", s.dtype, "--threads", s.threads, "--backend", s.backend, "--repeats", s.repeats,
-                "--warmup", s.warmup, "--seed", s.seed, "--accuracy-rows", s.accuracy_rows,
-                "--inputs", s.inputs, "--processes", s.processes,
-                "--min-sample-time-s", s.min_sample_time_s,
-                "--time-limit-s", s.time_limit_s, "--mem-budget-mb", s.mem_budget_bytes / 1e6]
-        args += ["--loops", s.loops] if s.loops else []
-        for key, value in sorted(s.params.items()):
-            args += [f"--{key.replace('_', '-')}", value]
-        if self.skip_reason:
-            args += ["--skip-reason", self.skip_reason]
-        return shlex.join(map(str, args))
+    def to_json(self) -> dict:
+        """What a batch of the workflow needs to run (or record as skipped) this case."""
+        return {"case_id": self.case_id, "spec": self.spec.to_json(), "skip_reason": self.skip_reason,
+                "path": self.path, "runs": self.runs}
+
+
+def _point_values(fam: family.Family, block: dict, point: dict) -> list[dict]:
+    """Every parameter combination of one grid point: block-level values, overridden by the point's,
+    lists crossed."""
+    values = {p: block[p] for p in fam.param_names if p in block}
+    values.update({k: v for k, v in point.items() if k not in ("methods", "dtypes", "threads")})
+    keys = list(values)
+    lists = [v if isinstance(v, list) else [v] for v in values.values()]
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*lists)]
 
 
 def _cases(cfg: dict, host_id: str) -> list[Case]:
     budget = memory_budget_bytes(cfg)
-    out = []
-    for backend in cfg["backends"]:
-        for size in cfg["sizes"]:
-            for dtype in cfg["dtypes"]:
-                for threads in cfg["threads"]:
-                    for dist in cfg["inputs"]:
-                        for method in cfg["methods"]:
-                            out.append(_case(cfg, host_id, budget, backend, size, dtype, threads, dist,
-                                             method))
+    out, seen = [], {}
+    for name, block in cfg["families"].items():
+        fam = family.get(name)
+        methods = _block_methods(fam, block)
+        dtypes = block.get("dtypes") or [d for d in cfg["dtypes"] if d in fam.dtypes]
+        threads = block.get("threads") or cfg["threads"]
+        for g, point in enumerate(block.get("grid") or [{}]):
+            for params, backend, dtype, t in itertools.product(_point_values(fam, block, point), cfg["backends"],
+                                                               point.get("dtypes", dtypes),
+                                                               point.get("threads", threads)):
+                for method in point.get("methods", methods):
+                    case = _case(cfg, host_id, budget, name, block, method, params, dtype, t, backend)
+                    where = f"families.{name}.grid.{g}" if block.get("grid") else f"families.{name}"
+                    if case.case_id in seen:
+                        raise ValueError(f"{where}: repeats case {case.case_id} of {seen[case.case_id]}; "
+                                         "allowed: each case once")
+                    seen[case.case_id] = where
+                    out.append(case)
     return out
 
 
-def _case(cfg, host_id, budget, backend, size, dtype, threads, dist, method) -> Case:
-    spec = CaseSpec(method=method, n=size["n"], m=size.get("m"), d=size["d"], dtype=dtype,
-                    threads=threads, backend=backend, repeats=cfg["repeats"], warmup=cfg["warmup"],
-                    seed=cfg["seed"], inputs=dist, processes=cfg["processes"],
-                    min_sample_time_s=float(cfg["min_sample_time_s"]), loops=cfg["loops"],
-                    params=dict(cfg["method_params"].get(method, {})),
-                    accuracy_rows=cfg["accuracy_rows"], time_limit_s=float(cfg["time_limit_s"]),
-                    mem_budget_bytes=budget)
-    skip = None
-    for rule in cfg["exclude"]:
+def _case(cfg, host_id, budget, name, block, method, params, dtype, threads, backend) -> Case:
+    try:
+        spec = CaseSpec(family=name, method=method, params=params, dtype=dtype, threads=threads,
+                        backend=backend, repeats=cfg["repeats"], warmup=cfg["warmup"], seed=cfg["seed"],
+                        processes=cfg["processes"], min_sample_time_s=float(cfg["min_sample_time_s"]),
+                        loops=cfg["loops"], options=dict(block.get("method_params", {}).get(method, {})),
+                        time_limit_s=float(cfg["time_limit_s"]), mem_budget_bytes=budget)
+    except ValueError as exc:
+        raise ValueError(f"families.{name}: {exc}") from None
+    skip, index = None, None
+    for i, rule in enumerate(block.get("exclude", [])):
         if _exclusion_matches(rule, spec):
             skip = "excluded: " + rule.get("reason", ", ".join(f"{k}={v}" for k, v in rule.items()))
+            index = i
             break
+    meth = spec.method_spec
+    skip = skip or meth.skip(spec.params, spec.dtype)
     model = spec.model()
     runs = model.peak_bytes <= budget and skip is None
     mem_mb = math.ceil((INTERPRETER_BASELINE_BYTES + (model.peak_bytes * MEM_MARGIN if runs else 0)) / 1e6)
-    flops = methods.get(method).flops(spec.n, spec.m, spec.d)
+    calls = spec.repeats + spec.warmup + 4
+    work_s = ((meth.flops(spec.params, dtype) or 0) / PESSIMISTIC_FLOPS_PER_S
+              + (meth.bytes_moved(spec.params, dtype) or 0) / PESSIMISTIC_BYTES_PER_S)
     # one process: start-up, warm-up, loop calibration, samples of at least min_sample_time_s, checks
-    expected_s = (30 + flops * (spec.repeats + spec.warmup + 4) / PESSIMISTIC_FLOPS_PER_S
-                  + 2 * spec.repeats * spec.min_sample_time_s)
-    runtime_min = max(2, math.ceil(min(expected_s, spec.time_limit_s + 60) / 60)) if runs else 2
+    expected_s = 2 + work_s * calls + 2 * spec.repeats * spec.min_sample_time_s
+    runtime_s = min(expected_s, spec.time_limit_s + 10) if runs else 1.0
     path = f"results/{host_id}/{backend}/records/{spec.case_id}/p{{process}}.json"
-    return Case(spec, host_id, skip, mem_mb, runtime_min, path)
+    return Case(spec, host_id, skip, mem_mb, runtime_s, path, index)
 
 
 def expand_cases(cfg: dict, host_id: str) -> dict[str, Case]:
     """All cases of a validated config, keyed by case id, in sweep order."""
     return {c.case_id: c for c in _cases(cfg, host_id)}
+
+
+def baselines(cfg: dict) -> dict[str, str]:
+    """Per family of the config: the method speedup.csv divides by (block ``baseline`` or the
+    family's declared one)."""
+    out = {}
+    for name, block in cfg["families"].items():
+        base = block.get("baseline") or family.get(name).baseline
+        if base:
+            out[name] = base
+    return out
+
+
+def batch_id(case: Case) -> str:
+    """The batch a case is measured in: its family and thread count (one job per batch and round)."""
+    return f"{case.spec.family}_t{case.spec.threads}"
+
+
+def batches(cases: dict[str, Case]) -> dict[tuple[str, str], list[Case]]:
+    """Cases grouped by (backend, batch id), in sweep order."""
+    out: dict[tuple[str, str], list[Case]] = {}
+    for c in cases.values():
+        out.setdefault((c.spec.backend, batch_id(c)), []).append(c)
+    return out
+
+
+def in_round(cases: list[Case], process: int) -> list[Case]:
+    """The cases a batch's round ``process`` measures (skipped cases are recorded in round 0 only)."""
+    return [c for c in cases if process < len(c.process_paths)]
+
+
+def write_case_file(cases: list[dict], out: str | os.PathLike) -> None:
+    """The case list of one batch as JSON (written atomically), for ``numperf run-batch``."""
+    from numperf import record
+
+    record.write_json(out, {"schema": "numperf.cases/1", "cases": cases})
+
+
+def read_case_file(path: str | os.PathLike) -> list[dict]:
+    data = json.loads(Path(path).read_text())
+    if data.get("schema") != "numperf.cases/1":
+        raise ValueError(f"{path}: not a numperf case list (schema {data.get('schema')!r})")
+    return data["cases"]

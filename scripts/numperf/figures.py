@@ -26,10 +26,10 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from numperf import aggregate, inputs, methods, record  # noqa: E402
+from numperf import aggregate, family, inputs, methods, record  # noqa: E402
 
 #: The CSV tables written by ``numperf.aggregate`` that the figures read.
-TABLES = ("runs", "speedup", "scaling", "memory", "dtype", "failures")
+TABLES = ("runs", "speedup", "scaling", "memory", "dtype", "failures")  # the ones figures read
 CATEGORIES = ("Speed", "Threads", "Memory", "Precision", "Roofline", "Backends", "Floor")
 DPI = 120
 #: Size of one panel and the room kept for the legend column, in inches.
@@ -46,6 +46,8 @@ CI_TEXT = "error bar: 95% interval\n(between processes)"
 #: Style of reference lines (ideal, 1.0, machine epsilon): wide and pale, unlike any data line.
 REF = {"color": "0.55", "lw": 2.4, "alpha": 0.45, "ls": "-", "zorder": 0}
 MB = 1e6
+#: Columns that identify a distance case apart from its method (in the family's view).
+DISTANCE_KEYS = ["host_id", "backend", "n", "m", "d", "dtype", "threads", "inputs"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Figure:
     caption: str
     category: str
     draw: Callable[[dict[str, pd.DataFrame], matplotlib.figure.Figure], None]
+    family: str = "distances"
 
 
 FIGURES: dict[str, Figure] = {}
@@ -102,18 +105,25 @@ def _with_noisy(df: pd.DataFrame, runs: pd.DataFrame, keys: list[str], fixed: di
 # --------------------------------------------------------------------------- styling
 
 
+def _registry_order() -> list[str]:
+    """Every method of every family, family by family, in declaration order."""
+    return [m for fam in family.registry().values() for m in fam.methods]
+
+
 def method_order(names) -> list[str]:
     """Registry order first, then any method the registry does not know, alphabetically."""
     names = {str(n) for n in names}
-    return [m for m in methods.METHODS if m in names] + sorted(names - set(methods.METHODS))
+    known = _registry_order()
+    return [m for m in dict.fromkeys(known) if m in names] + sorted(names - set(known))
 
 
 def method_color(name: str) -> str:
-    """Stable colour of a method (by registry position); unknown methods get a fallback colour."""
-    known = list(methods.METHODS)
-    cmap = matplotlib.colormaps["tab10" if len(known) <= 10 else "tab20"]
-    if name in known:
-        return matplotlib.colors.to_hex(cmap(known.index(name) % cmap.N))
+    """Stable colour of a method (by its position in its family); unknown methods get a fallback."""
+    for fam in family.registry().values():
+        if name in fam.methods:
+            known = list(fam.methods)
+            cmap = matplotlib.colormaps["tab10" if len(known) <= 10 else "tab20"]
+            return matplotlib.colors.to_hex(cmap(known.index(name) % cmap.N))
     return FALLBACK_COLORS[sum(map(ord, name)) % len(FALLBACK_COLORS)]
 
 
@@ -394,14 +404,18 @@ def _footnote(tables: dict[str, pd.DataFrame], shown: pd.DataFrame | None, width
     return "\n".join(w for line in [*lines, tail] for w in textwrap.wrap(line, wrap))
 
 
-def register(name: str, title: str, caption: str, category: str):
+def register(name: str, title: str, caption: str, category: str, family_name: str = "distances"):
     """Decorator: add a drawing function to ``FIGURES`` with the common title, footnote and legend.
 
-    The wrapped function draws into ``fig`` and returns ``(legend_handles, shown_rows)``;
+    The wrapped function draws into ``fig`` from the rows of ``family_name`` only (its parameters as
+    plain columns, ``aggregate.family_view``) and returns ``(legend_handles, shown_rows)``;
     ``shown_rows`` (runs rows that were plotted, or None) selects what the footnote names.
     """
-    if category not in CATEGORIES:
-        raise ValueError(f"unknown figure category {category!r}; allowed: {', '.join(CATEGORIES)}")
+    if category not in CATEGORIES and category != family_category(family_name):
+        raise ValueError(f"unknown figure category {category!r}; allowed: {', '.join(CATEGORIES)} or the "
+                         "family's own")
+    if name in FIGURES:
+        raise ValueError(f"figure {name!r} is declared twice")
     if "\n" in caption:
         raise ValueError("a figure caption must be one line")
 
@@ -409,6 +423,7 @@ def register(name: str, title: str, caption: str, category: str):
         def draw(tables: dict[str, pd.DataFrame], fig) -> None:
             fig.clear()
             fig.set_layout_engine("constrained")
+            tables = {k: aggregate.family_view(v, family_name) for k, v in tables.items()}
             handles, shown = fn(tables, fig)
             if handles:
                 # keep the (left-aligned) title clear of the legend column at the top right
@@ -426,10 +441,15 @@ def register(name: str, title: str, caption: str, category: str):
                           x=0.005, ha="left", multialignment="left")
 
         draw.__doc__ = fn.__doc__
-        FIGURES[name] = Figure(name, title, caption, category, draw)
+        FIGURES[name] = Figure(name, title, caption, category, draw, family_name)
         return fn
 
     return deco
+
+
+def family_category(name: str) -> str:
+    """The report category of a family's own figures: its name, capitalised."""
+    return name.capitalize()
 
 
 def _no_ok_rows(tables) -> str | None:
@@ -946,7 +966,7 @@ def sklearn_speedups(runs: pd.DataFrame) -> pd.DataFrame:
     """Per ok case: scikit-learn's time / the method's time in the same run, host, backend, size,
     dtype, threads and inputs, with the between-process interval (``aggregate.ratio_columns``)."""
     ok = runs[runs["status"] == "ok"]
-    keys = [k for k in aggregate.CASE_KEYS if k in ok]
+    keys = [k for k in DISTANCE_KEYS if k in ok]
     if "time_process_medians_s" not in ok or not (ok["method"] == "sklearn").any():
         return pd.DataFrame(columns=[*keys, "method", "speedup", "ci_low", "ci_high"])
     cols = [*keys, "method", "time_process_medians_s"]
@@ -1058,6 +1078,143 @@ def draw_accuracy_inputs(tables, fig):
     return handles, acc
 
 
+# --------------------------------------------------------------------------- shared facets
+
+
+def _palette(values) -> dict:
+    """Colours for the values of a line key: methods by their registry colour, others by position."""
+    values = list(values)
+    if all(str(v) in _all_method_names() for v in values):
+        return {v: method_color(str(v)) for v in values}
+    cmap = matplotlib.colormaps["tab10"]
+    return {v: matplotlib.colors.to_hex(cmap(i % 10)) for i, v in enumerate(values)}
+
+
+def _all_method_names() -> set[str]:
+    return {m for fam in family.registry().values() for m in fam.methods}
+
+
+def _panel_keys(df: pd.DataFrame, panels: tuple[str, ...]) -> tuple[list[str], list[tuple]]:
+    """Panel columns (host · backend first when there are several) and their value tuples."""
+    cols = (["host_id", "backend"] if len(_setups(df)) > 1 else []) + [c for c in panels if c in df]
+    keys = sorted({tuple(r) for r in df[cols].itertuples(index=False)}, key=lambda t: tuple(map(str, t))) \
+        if cols else [()]
+    return cols, keys
+
+
+def _panel_title(cols: list[str], key: tuple) -> str:
+    return " · ".join(f"{c}={v}" if c not in ("host_id", "backend", "dtype") else str(v)
+                      for c, v in zip(cols, key, strict=True))
+
+
+def facet_lines(fig, df: pd.DataFrame, *, x: str, y: str, xlabel: str, ylabel: str,
+                panels: tuple[str, ...] = ("dtype",), lines: str = "method", styles: str | None = "threads",
+                ci: tuple[str, str] | None = ("time_ci_low_s", "time_ci_high_s"), logx: bool = True,
+                logy: bool = True, ncols: int = 3, ref: float | None = None, ref_label: str | None = None,
+                style_label=None):
+    """The one panel loop of family figures: ``y`` against ``x``, one panel per value of ``panels``
+    (and per host · backend when there are several), one colour per ``lines`` value, one line style
+    per ``styles`` value, hollow markers for noisy rows, error bars from the ``ci`` columns.
+    Returns ``(legend_handles, shown_rows)`` for ``register``."""
+    df = df.dropna(subset=[x, y]).copy()
+    if df.empty:
+        _message(fig, f"No ok rows with {y} to plot against {x}.")
+        return None, None
+    df["noisy"] = _as_bool(df["noisy"]) if "noisy" in df else False
+    cols, keys = _panel_keys(df, panels)
+    ncols = min(ncols, len(keys))
+    nrows = -(-len(keys) // ncols)
+    axes = _grid(fig, nrows, ncols)
+    colours = _palette(method_order(df[lines]) if lines == "method" else sorted(df[lines].unique()))
+    style_values = sorted(df[styles].unique()) if styles else [None]
+    style_map = _style_map(style_values)
+    for k, key in enumerate(keys):
+        ax = axes[k // ncols, k % ncols]
+        sub = df
+        for c, v in zip(cols, key, strict=True):
+            sub = sub[sub[c] == v]
+        for (line, style), g in sub.groupby([lines, styles] if styles else [lines, lines], sort=False):
+            _series(ax, g[x], g[y], color=colours[line], ls=style_map[style if styles else None],
+                    noisy=g["noisy"], ci=(g[ci[0]], g[ci[1]]) if ci else None)
+        if ref is not None:
+            _ref_line(ax, ref, ref_label)
+        _log_axes(ax, x=logx, y=logy)
+        if not logx:
+            ax.grid(True, alpha=0.35)
+        ax.set_title(_panel_title(cols, key), fontsize=10)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+    for k in range(len(keys), nrows * ncols):
+        axes[k // ncols, k % ncols].set_axis_off()
+    handles = [_section(lines), *[Line2D([], [], color=c, marker="o", ms=5, lw=1.6, label=str(v))
+                                  for v, c in colours.items()]]
+    if styles and len(style_values) > 1:
+        handles += [_section("line style"), *_style_handles(style_map, style_label or
+                                                            (lambda v: f"{styles}={v}"))]
+    if ci:
+        handles.append(Line2D([], [], color="0.2", marker="|", ls="none", ms=8, label=CI_TEXT))
+    if ref is not None and ref_label:
+        handles.append(_ref_handle(ref_label))
+    if df["noisy"].any():
+        handles.append(_noisy_handle())
+    return handles, df
+
+
+def facet_bars(fig, df: pd.DataFrame, *, category: str, value: str, ylabel: str,
+               panels: tuple[str, ...] = ("dtype",), ci: tuple[str, str] | None = None, log: bool = True,
+               ncols: int = 3, ref: float | None = None, ref_label: str | None = None, hue: str | None = None):
+    """Bars of ``value`` per ``category`` (one bar group per category, one bar per ``hue`` value),
+    one panel per value of ``panels``; hatched bars are noisy rows. Returns ``(handles, shown)``."""
+    df = df.dropna(subset=[value]).copy()
+    if df.empty:
+        _message(fig, f"No ok rows with {value} to plot.")
+        return None, None
+    df["noisy"] = _as_bool(df["noisy"]) if "noisy" in df else False
+    cols, keys = _panel_keys(df, panels)
+    ncols = min(ncols, len(keys))
+    nrows = -(-len(keys) // ncols)
+    axes = _grid(fig, nrows, ncols)
+    cats = method_order(df[category]) if category == "method" else sorted(df[category].unique(), key=str)
+    hues = (method_order(df[hue]) if hue == "method" else sorted(df[hue].unique(), key=str)) if hue else [None]
+    colours = _palette(hues if hue else cats)
+    width = 0.8 / len(hues)
+    for k, key in enumerate(keys):
+        ax = axes[k // ncols, k % ncols]
+        sub = df
+        for c, v in zip(cols, key, strict=True):
+            sub = sub[sub[c] == v]
+        for h, hv in enumerate(hues):
+            for i, cat in enumerate(cats):
+                row = sub[(sub[category] == cat) & ((sub[hue] == hv) if hue else True)]
+                if row.empty:
+                    continue
+                r = row.iloc[0]
+                xpos = i - 0.4 + width * (h + 0.5)
+                colour = colours[hv if hue else cat]
+                ax.bar(xpos, r[value], width * 0.92, color=colour, hatch="//" if r["noisy"] else None,
+                       edgecolor="white" if not r["noisy"] else "0.2", lw=0.6)
+                if ci and np.isfinite(r[ci[0]]) and np.isfinite(r[ci[1]]):
+                    ax.errorbar(xpos, r[value], yerr=[[max(r[value] - r[ci[0]], 0)], [max(r[ci[1]] - r[value], 0)]],
+                                fmt="none", ecolor="0.15", elinewidth=0.9, capsize=2.5)
+        if ref is not None:
+            _ref_line(ax, ref, ref_label)
+        ax.set_xticks(range(len(cats)), [str(c) for c in cats], rotation=30, ha="right", fontsize=8)
+        if log:
+            ax.set_yscale("log")
+            fit_ticks(ax, "y")
+        ax.grid(True, axis="y", alpha=0.35)
+        ax.set_title(_panel_title(cols, key), fontsize=10)
+        ax.set_ylabel(ylabel)
+    for k in range(len(keys), nrows * ncols):
+        axes[k // ncols, k % ncols].set_axis_off()
+    handles = [_section(hue), *[Patch(color=colours[h], label=str(h)) for h in hues]] if hue else []
+    if ci:
+        handles.append(Line2D([], [], color="0.2", marker="|", ls="none", ms=8, label=CI_TEXT))
+    if df["noisy"].any():
+        handles.append(Patch(facecolor="white", edgecolor="0.2", hatch="//", label=NOISY_TEXT))
+    return handles or [_section(" ")], df
+
+
 # --------------------------------------------------------------------------- output
 
 
@@ -1078,3 +1235,14 @@ def render(name: str, tables_dir: str | Path, out_png: str | Path, out_svg: str 
     if out_svg is not None:
         with record.atomic_write(out_svg, "wb") as fh:
             fig.savefig(fh, format="svg")
+
+
+def _register_family_figures() -> None:
+    """Every family's declared figures (``figures()`` in its module), drawn by the common decorator."""
+    for name in family.registry():
+        fn = getattr(family.module(name), "figures", None)
+        for decl in fn() if fn else []:
+            register(decl.name, decl.title, decl.caption, family_category(name), name)(decl.draw)
+
+
+_register_family_figures()

@@ -17,7 +17,7 @@ import pandas as pd
 from numperf import aggregate, record
 
 #: The seed notebook's trick: the reference every speedup and memory saving is against.
-SEED_METHOD = aggregate.BASELINE_METHOD
+SEED_METHOD = "gemm_trick"
 #: Below this, peak RSS cannot see allocations (they come from resident heap pages): use the model.
 RSS_VISIBLE_BYTES = 1e6
 #: Backend the others are compared with when several ran (the PyPI wheel), if present.
@@ -63,9 +63,9 @@ def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
 def fastest(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Per host, size and dtype: the fastest (method, backend, threads), its speedup over the seed's
     trick at the same backend and thread count (interval and verdict when speedup.csv has them), and
-    its peak memory against the trick's."""
-    ok = ok_runs(tables["runs"])
-    speed = tables["speedup"]
+    its peak memory against the trick's (distance family rows only)."""
+    ok = ok_runs(aggregate.family_view(tables["runs"], "distances"))
+    speed = aggregate.family_view(tables["speedup"], "distances")
     keys = ["host_id", "n", "m", "d", "dtype"]
     rows = []
     for key, g in ok.groupby(keys, sort=True):
@@ -102,8 +102,8 @@ def _winners(rows: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
 def backend_effects(runs: pd.DataFrame) -> list[dict]:
     """For each backend other than the reference: geometric-mean time ratio against the reference
     over the cases both measured, its range, and in how many (size, dtype, threads) groups the
-    fastest method differs from the reference's."""
-    ok = ok_runs(runs)
+    fastest method differs from the reference's (distance family rows only)."""
+    ok = ok_runs(aggregate.family_view(runs, "distances"))
     out = []
     for host, h in ok.groupby("host_id", sort=True):
         names = sorted(h["backend"].unique())
@@ -162,17 +162,28 @@ def _list_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def to_rst(tables: dict[str, pd.DataFrame]) -> str:
-    """The findings as reStructuredText (sections underlined '=' and '-')."""
+    """The findings as reStructuredText (sections underlined '=' and '-'): the distance family's
+    fastest methods and backend effects, then every family's case counts."""
+    all_runs = tables["runs"]
+    tables = {k: aggregate.family_view(v, "distances") for k, v in tables.items()}
     runs = tables["runs"]
     ok = ok_runs(runs)
     out = ["Key findings", "============", ""]
-    hosts = sorted(runs["host_id"].astype(str).unique())
+    hosts = sorted(all_runs["host_id"].astype(str).unique())
     out += [f"Written by ``numperf findings`` from this run's tables (runs.csv, speedup.csv) for "
             f"host{'s' if len(hosts) > 1 else ''} {', '.join(map(_lit, hosts)) or 'none'}. Speedups are "
             f"against the seed notebook's trick ({_lit(SEED_METHOD)}) on the same backend and thread "
             "count; memory is the peak above the pre-call baseline.", ""]
-    if ok.empty:
+    if ok_runs(all_runs).empty:
         return "\n".join(out + ["No case has status ok yet, so nothing was found: see failures.csv.", ""])
+    if not ok.empty:
+        out += _distance_findings(tables, runs, ok)
+    out += _case_counts(all_runs)
+    return "\n".join(out)
+
+
+def _distance_findings(tables: dict[str, pd.DataFrame], runs: pd.DataFrame, ok: pd.DataFrame) -> list[str]:
+    out = []
     best = fastest(tables)
     many_hosts = best["host_id"].nunique() > 1
     many_backends = ok["backend"].nunique() > 1
@@ -219,12 +230,23 @@ def to_rst(tables: dict[str, pd.DataFrame]) -> str:
                        f"the fastest method differs in {e['winner_changed']} of {e['groups']} "
                        "size/dtype/thread groups.")
         out.append("")
+    return out
+
+
+def _case_counts(runs: pd.DataFrame) -> list[str]:
+    """How many cases ended how, in all and per family."""
+    ok = ok_runs(runs)
     counts = runs["status"].value_counts()
     noisy = int(_as_bool(ok["noisy"]).sum()) if "noisy" in ok else 0
-    out += ["Cases", "-----", "",
-            f"{len(runs)} cases: " + ", ".join(f"{counts[s]} {s}" for s in counts.index)
-            + f"; {noisy} of the ok ones flagged noisy (see failures.csv and each row's reason).", ""]
-    return "\n".join(out)
+    out = ["Cases", "-----", "",
+           f"{len(runs)} cases: " + ", ".join(f"{counts[s]} {s}" for s in counts.index)
+           + f"; {noisy} of the ok ones flagged noisy (see failures.csv and each row's reason).", ""]
+    if "family" in runs and runs["family"].nunique() > 1:
+        for fam, rows in runs.groupby("family", sort=False):
+            c = rows["status"].value_counts()
+            out.append(f"* {_lit(fam)}: {len(rows)} cases, " + ", ".join(f"{c[s]} {s}" for s in c.index))
+        out.append("")
+    return out
 
 
 def _as_bool(series: pd.Series) -> pd.Series:

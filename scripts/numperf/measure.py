@@ -111,14 +111,55 @@ def calibrate_loops(kernel: Callable[[], object], min_time_s: float, max_loops: 
         loops = int(min(max_loops, max(2 * loops, math.ceil(guess))))
 
 
+#: glibc mallopt parameters (malloc.h)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+#: Allocations above this get fresh pages from the kernel, and go back to it when freed, during the
+#: memory calls (so each call's peak RSS starts from the same baseline).
+MEMORY_MMAP_THRESHOLD_BYTES = 128 * 1024
+
+
+def _libc():
+    import ctypes
+
+    return ctypes.CDLL(None)
+
+
+def release_free_memory() -> None:
+    """Give the allocator's free pages back to the kernel (heap chunks freed by earlier calls would
+    otherwise be reused while resident, invisible to peak RSS)."""
+    try:
+        _libc().malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def fix_mmap_threshold(threshold_bytes: int = MEMORY_MMAP_THRESHOLD_BYTES) -> bool:
+    """Switch glibc's allocator to a fixed mmap threshold and return freed memory to the kernel.
+
+    Timing runs with the allocator's default, adaptive threshold, as a user's program does: after the
+    first large free, results up to 32 MB are recycled from the heap instead of faulting in fresh
+    pages on every call (a fixed 128 KiB threshold made such calls up to 20x slower). Peak RSS needs
+    the opposite (reused resident pages are invisible to it), so the memory calls run after this.
+    False where the C library has no mallopt (not glibc): peaks may then read low.
+    """
+    try:
+        libc = _libc()
+        ok = libc.mallopt(M_MMAP_THRESHOLD, threshold_bytes) == 1
+        libc.mallopt(M_TRIM_THRESHOLD, threshold_bytes)
+        libc.malloc_trim(0)
+        return ok
+    except (OSError, AttributeError):
+        return False
+
+
 def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time_s: float = 0.0,
                loops: int | None = None, memory_calls: int = 3) -> dict:
-    """Warm up, calibrate loops, then take ``repeats`` timed samples and peak-memory readings.
+    """Warm up, calibrate loops, then take ``repeats`` timed samples, then peak-memory readings.
 
     A sample runs the kernel ``loops`` times; ``time_s`` holds time per call (sample / loops).
-    Peak RSS is always read on single calls: on the timed calls themselves when ``loops`` is 1,
-    otherwise on ``memory_calls`` extra calls afterwards. Each call's result stays alive until
-    its peak is read. ``interference`` covers the timed samples (see ``interference``).
+    Peak RSS is read afterwards on single calls, with the allocator's mmap threshold fixed
+    (``fix_mmap_threshold``): ``memory_calls`` of them, one when a call alone fills a sample.
+    Each call's result stays alive until its peak is read. ``interference`` covers the timed samples.
     """
     last_s = None
     for _ in range(warmup):
@@ -134,29 +175,23 @@ def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time
         for _ in range(repeats):
             gc.collect()
             gc.disable()
-            if loops == 1:
-                baseline = reset_peak_rss()
-                t0 = time.perf_counter_ns()
-                result = kernel()
-                t1 = time.perf_counter_ns()
-                peaks.append(max(0, peak_rss_bytes() - baseline))
-                del result
-                times.append((t1 - t0) / 1e9)
-            else:
-                times.append(_time_loop(kernel, loops) / loops)
+            times.append(_time_loop(kernel, loops) / loops)
             if gc_was_enabled:
                 gc.enable()
     finally:
         if gc_was_enabled:
             gc.enable()
     noise = interference(before, cpu_snapshot())
-    for _ in range(memory_calls if loops > 1 else 0):
+    fixed = fix_mmap_threshold()
+    for _ in range(memory_calls if loops > 1 else min(1, memory_calls)):
         gc.collect()
+        release_free_memory()
         baseline = reset_peak_rss()
         result = kernel()
         peaks.append(max(0, peak_rss_bytes() - baseline))
         del result
-    return {"time_s": times, "loops": loops, "peak_rss_bytes": peaks, "interference": noise}
+    return {"time_s": times, "loops": loops, "peak_rss_bytes": peaks, "interference": noise,
+            "fixed_mmap_threshold": fixed}
 
 
 def traced_call(kernel: Callable[[], object]) -> tuple[int, object]:

@@ -21,8 +21,8 @@ def case_summary(rec: dict) -> str:
     if t:
         lines.append(f"time     median {t['median_s'] * 1e3:.3f} ms  min {t['min_s'] * 1e3:.3f} ms  "
                      f"IQR {t['iqr_s'] * 1e3:.3f} ms  ({len(t['samples_s'])} samples of {t['loops']} "
-                     f"call(s), process {c['process_index']} of {c['processes']}; "
-                     f"{rec['gflops']:.2f} GFLOP/s)")
+                     f"call(s), process {c['process_index']} of {c['processes']}"
+                     + (f"; {rec['gflops']:.2f} GFLOP/s)" if rec.get("gflops") else ")"))
     noise = rec.get("interference")
     if noise:
         lines.append(f"machine  other processes {noise['other_cpu_s'] / noise['cpu_capacity_s']:.0%} of the "
@@ -31,10 +31,12 @@ def case_summary(rec: dict) -> str:
     mem = rec["memory"]
     lines.append(f"memory   peak RSS {_mb(mem['peak_rss_bytes'])}  traced {_mb(mem['traced_peak_bytes'])}"
                  f"  modelled {_mb(mem['model']['kernel_peak_bytes'])} (above baseline)")
-    a = rec.get("accuracy")
-    if a:
-        lines.append(f"error    max abs {a['max_abs_error']:.3g}  max rel {a['max_rel_error']:.3g} "
-                     f"({a['sample_rows']} rows vs {a['reference']})")
+    a = rec.get("accuracy") or {}
+    if a.get("max_abs_error") is not None:
+        lines.append(f"error    max abs {a['max_abs_error']:.3g}  max rel {a['max_rel_error']:.3g}")
+    facts = ((rec.get("check") or {}).get("facts")) or {}
+    if facts:
+        lines.append("checked  " + "  ".join(f"{k}={v}" for k, v in facts.items()))
     th = rec.get("threads")
     if th:
         lines.append(f"threads  requested {th['requested']}  effective {th['effective']}")

@@ -17,75 +17,87 @@ from pathlib import Path
 
 import numpy as np
 
-from numperf import RECORD_SCHEMA, __version__, measure, metadata, methods, record
+from numperf import RECORD_SCHEMA, __version__, family, measure, metadata, record
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the scripts/ directory
-DTYPES = ("float32", "float64")
 #: Upper bound of the per-sample minimum time (a sample is meant to last milliseconds).
 MAX_SAMPLE_TIME_S = 10.0
-#: Allocator settings for the child: fixed mmap threshold so freed arrays return to the OS
-#: and every repetition's peak RSS starts from the same baseline (glibc otherwise raises the
-#: threshold after the first large free and later peaks look smaller).
-CHILD_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
 
 
 @dataclass
 class CaseSpec:
-    """Everything that defines one case; its ``case_id`` names its record file."""
+    """Everything that defines one case of one family; its ``case_id`` names its record folder.
 
+    ``params`` are the family's declared parameters (missing ones take their defaults), ``options``
+    the method's own tuning parameters. Nothing here knows what a family computes.
+    """
+
+    family: str
     method: str
-    n: int
-    d: int
+    params: dict = field(default_factory=dict)
     dtype: str = "float64"
     threads: int = 1
-    m: int | None = None
     backend: str = "wheel"
     repeats: int = 5
     warmup: int = 1
     seed: int = 0
-    #: how the inputs are drawn (numperf.inputs.DISTRIBUTIONS)
-    inputs: str = "uniform"
     #: independent fresh processes that measure this case (each writes its own record)
     processes: int = 3
     #: a timed sample repeats the kernel until it lasts at least this long
     min_sample_time_s: float = 0.02
     #: calls per sample; None = calibrated from min_sample_time_s
     loops: int | None = None
-    params: dict = field(default_factory=dict)
-    accuracy_rows: int = 32
+    options: dict = field(default_factory=dict)
     time_limit_s: float = 600.0
     mem_budget_bytes: int = 0
     #: address-space allowance of the kernel in the child (0: the budget)
     mem_limit_bytes: int = 0
 
     def __post_init__(self):
-        if self.m is None:
-            self.m = self.n
+        fam = family.get(self.family)  # unknown family: ValueError listing the known ones
+        fam.method(self.method)
+        unknown = sorted(set(self.params) - set(fam.param_names))
+        if unknown:
+            raise ValueError(f"{self.family}: unknown parameter(s) {', '.join(unknown)}; allowed: "
+                             f"{', '.join(fam.param_names)}")
+        full = {p.name: self.params.get(p.name, p.default) for p in fam.params}
+        self.params = fam.normalize(full)
+        known = {p.name for p in fam.method(self.method).options}
+        self.options = {k: v for k, v in self.options.items() if k in known and v is not None}
         self.validate()
-        method = methods.get(self.method)
-        self.params = {k: v for k, v in self.params.items() if k in method.params and v}
+
+    @property
+    def family_spec(self) -> family.Family:
+        return family.get(self.family)
+
+    @property
+    def method_spec(self) -> family.Method:
+        return self.family_spec.method(self.method)
 
     def validate(self) -> None:
         """Refuse impossible values, naming the argument and what is allowed."""
-        methods.get(self.method)
-        for key in ("n", "m", "d", "threads", "repeats", "accuracy_rows", "processes"):
+        fam = self.family_spec
+        for p in fam.params:
+            why = p.problem(self.params[p.name])
+            if why:
+                raise ValueError(f"{self.family}.{p.name}: {why}")
+        for p in self.method_spec.options:
+            if p.name in self.options and (why := p.problem(self.options[p.name])):
+                raise ValueError(f"method_params.{self.method}.{p.name}: {why}")
+        for key in ("threads", "repeats", "processes"):
             value = getattr(self, key)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{key} must be a positive integer, got {value!r}")
         if self.warmup < 0:
             raise ValueError(f"warmup must be >= 0, got {self.warmup!r}")
-        if self.dtype not in DTYPES:
-            raise ValueError(f"dtype {self.dtype!r} is not supported; allowed: {', '.join(DTYPES)}")
+        if self.dtype not in fam.dtypes:
+            raise ValueError(f"dtype {self.dtype!r} is not supported by family {self.family}; allowed: "
+                             f"{', '.join(fam.dtypes)}")
         if self.loops is not None and (not isinstance(self.loops, int) or self.loops < 1):
             raise ValueError(f"loops must be a positive integer or None (calibrated), got {self.loops!r}")
         if not 0 <= self.min_sample_time_s <= MAX_SAMPLE_TIME_S:
             raise ValueError(f"min_sample_time_s must be between 0 and {MAX_SAMPLE_TIME_S} s, "
                              f"got {self.min_sample_time_s!r}")
-        from numperf import inputs
-
-        if self.inputs not in inputs.DISTRIBUTIONS:
-            raise ValueError(f"inputs {self.inputs!r} is not a known distribution; allowed: "
-                             f"{', '.join(inputs.DISTRIBUTIONS)}")
         if not self.time_limit_s > 0:
             raise ValueError(f"time_limit_s must be > 0, got {self.time_limit_s!r}")
         for key in ("mem_budget_bytes", "mem_limit_bytes"):
@@ -94,24 +106,37 @@ class CaseSpec:
         from numperf import backends
 
         backends.get(self.backend)  # unknown labels: ValueError listing the known ones
-        for key, value in self.params.items():
-            if value is not None and (not isinstance(value, int) or value < 0):
-                raise ValueError(f"params.{key} must be a non-negative integer, got {value!r}")
 
     @property
     def case_id(self) -> str:
-        extra = "".join(f"_{k}={v}" for k, v in sorted(self.params.items()))
-        extra += "" if self.inputs == "uniform" else f"_in={self.inputs}"
-        return (f"{self.method}_n{self.n}_m{self.m}_d{self.d}_{self.dtype}"
-                f"_t{self.threads}_{self.backend}{extra}")
+        """``<family>_<method>_<param>=<value>..._<dtype>_t<threads>_<backend>[_<option>=<value>...]``."""
+        params = "_".join(f"{k}={_token(v)}" for k, v in self.params.items())
+        extra = "".join(f"_{k}={_token(v)}" for k, v in sorted(self.options.items()))
+        return f"{self.family}_{self.method}_{params}_{self.dtype}_t{self.threads}_{self.backend}{extra}"
 
-    def model(self) -> methods.MemoryModel:
-        return methods.memory_model(self.method, self.n, self.m, self.d, self.dtype, self.params)
+    def resolved_options(self) -> dict:
+        return self.method_spec.resolve_options(self.options, self.params, self.dtype)
+
+    def model(self) -> family.MemoryModel:
+        return self.method_spec.memory(self.params, self.dtype, self.resolved_options())
+
+    def to_json(self) -> dict:
+        """The spec as plain JSON (what the workflow's case files hold)."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> CaseSpec:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def _token(value) -> str:
+    text = str(value).replace("/", "-").replace(" ", "")
+    return text if not isinstance(value, bool) else text.lower()
 
 
 def _base_record(spec: CaseSpec, process_index: int) -> dict:
     model = spec.model()
-    flops = methods.get(spec.method).flops(spec.n, spec.m, spec.d)
+    method = spec.method_spec
     return {
         "schema": RECORD_SCHEMA,
         "numperf_version": __version__,
@@ -119,8 +144,9 @@ def _base_record(spec: CaseSpec, process_index: int) -> dict:
         "status": None, "reason": None, "timing": None, "interference": None,
         "memory": {"model": model.as_dict(), "peak_rss_bytes": None, "peak_rss_max_bytes": None,
                    "samples_peak_rss_bytes": [], "traced_peak_bytes": None},
-        "accuracy": None, "threads": None, "blas": None,
-        "flops": flops, "gflops": None,
+        "accuracy": None, "check": None, "threads": None, "blas": None,
+        "flops": method.flops(spec.params, spec.dtype), "gflops": None,
+        "bytes_moved": method.bytes_moved(spec.params, spec.dtype),
         "host": None, "env": metadata.blas_env(), "scheduler": metadata.scheduler_info(),
         "run": {"start_utc": datetime.now(UTC).isoformat(),
                 "git_commit": metadata.git_commit(PACKAGE_ROOT), "child_exit_code": None,
@@ -133,9 +159,9 @@ def _merge_child(rec: dict, child: dict) -> None:
     rec["host"] = child.get("host") or rec["host"]
     rec["env"] = child.get("env", rec["env"])
     rec["scheduler"] = child.get("scheduler", rec["scheduler"])
-    if child.get("params") is not None:
-        rec["case"]["params_resolved"] = child["params"]
-    for key in ("accuracy", "threads"):
+    if child.get("options") is not None:
+        rec["case"]["options_resolved"] = child["options"]
+    for key in ("accuracy", "check", "threads"):
         rec[key] = child.get(key)
     blas = dict(child.get("blas") or {})
     blas["threadpool_info"] = child.get("threadpool_info", [])
@@ -146,7 +172,8 @@ def _merge_child(rec: dict, child: dict) -> None:
     samples = child.get("samples_time_s")
     if samples:
         rec["timing"] = {"samples_s": samples, "loops": child.get("loops", 1), **measure.summarize(samples)}
-        rec["gflops"] = rec["flops"] / rec["timing"]["median_s"] / 1e9
+        if rec["flops"]:
+            rec["gflops"] = rec["flops"] / rec["timing"]["median_s"] / 1e9
     rec["interference"] = child.get("interference")
     peaks = child.get("samples_peak_rss_bytes") or []
     if peaks:
@@ -156,6 +183,7 @@ def _merge_child(rec: dict, child: dict) -> None:
         mem["peak_rss_max_bytes"] = int(max(peaks))
     rec["memory"]["traced_peak_bytes"] = child.get("traced_peak_bytes")
     rec["memory"]["guard_address_space_bytes"] = child.get("guard_address_space_bytes")
+    rec["memory"]["fixed_mmap_threshold"] = child.get("fixed_mmap_threshold")
     for key in ("start_utc", "end_utc", "child_wall_s"):
         if key in child:
             rec["run"][key] = child[key]
@@ -181,7 +209,6 @@ def child_environment(backend: str, threads: int) -> tuple[str | None, dict, str
     if not ok:
         return None, {}, f"backend_unavailable: {backend}: {why}"
     python, env = backends.child_launch(backend, threads, dict(os.environ))
-    env.update(CHILD_MALLOC_ENV)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]))
     return python, env, None
 
@@ -283,3 +310,49 @@ def run_calibration(backend: str, threads: int, out: str | os.PathLike, time_lim
             cal = {**json.loads(result.read_text()), "status": "ok", "reason": None}
     record.write_json(out, cal)
     return cal
+
+
+def _reusable(path: Path, spec: CaseSpec, process_index: int) -> dict | None:
+    """The record at ``path`` when it is valid and measured exactly this spec and process (so adding
+    cases to a batch does not re-measure the others); None otherwise."""
+    if not path.exists():
+        return None
+    try:
+        old = record.load_record(path)
+    except record.RecordError:
+        return None
+    case = dict(old["case"])
+    same = case.get("process_index") == process_index and all(
+        case.get(k) == v for k, v in json.loads(json.dumps(asdict(spec))).items())
+    return old if same else None
+
+
+def run_batch(cases: list[dict], process_index: int, out: str | os.PathLike,
+              allocated_cpus: int | None = None, host_id: str | None = None) -> dict:
+    """Measure process ``process_index`` of every case in a batch, one fresh child each, writing each
+    record atomically as soon as it exists; then write the batch's manifest (what ran, how it ended).
+
+    A case whose valid record for this exact spec is already on disk is reused, not re-measured.
+    """
+    if host_id:
+        os.environ["NUMPERF_HOST_ID"] = host_id
+    rows = []
+    for item in cases:
+        spec = CaseSpec.from_json(item["spec"])
+        paths = [item["path"].format(process=k) for k in range(spec.processes if item["runs"] else 1)]
+        if process_index >= len(paths):
+            continue
+        path = Path(paths[process_index])
+        t0 = time.perf_counter()
+        rec = _reusable(path, spec, process_index)
+        reused = rec is not None
+        if rec is None:
+            rec = run_case(spec, skip_reason=item["skip_reason"], allocated_cpus=allocated_cpus,
+                           process_index=process_index)
+            write_record(rec, path)
+        rows.append({"case_id": spec.case_id, "path": str(path), "status": rec["status"],
+                     "reason": rec["reason"], "reused": reused, "wall_s": time.perf_counter() - t0})
+    manifest = {"schema": "numperf.batch/1", "process_index": process_index, "cases": rows,
+                "host_id": metadata.host_id(), "end_utc": datetime.now(UTC).isoformat()}
+    record.write_json(out, manifest)
+    return manifest

@@ -33,19 +33,37 @@ def alternatives(values):
     return "|".join(re.escape(str(v)) for v in values) or "(?!)"
 
 
-# Rules produce only this config's records and calibrations; records already on disk for other
-# cases, backends or hosts are inputs to aggregation, never outputs to (re)make.
-SKIPPED = alternatives(c.case_id for c in CASES.values() if not c.runs)
-MEASURED = alternatives(c.case_id for c in CASES.values() if c.runs)
+# Cases are measured in batches, one job per (backend, family, thread count) and process round;
+# every case's process k runs in round k, so drift over the sweep shows between its processes.
+BATCHES = npconfig.batches(CASES)
+ROUNDS = range(config["processes"])
+ALL_THREADS = sorted({c.spec.threads for c in CASES.values()})
 RECORD_ROOT = f"results/{HOST}"
-TABLES = ["runs", "speedup", "scaling", "memory", "dtype", "failures", "hosts", "quarantine"]
+TABLES = aggregate.TABLES
 ALL_TABLES = expand("results/tables/{table}.csv", table=TABLES) + ["results/tables/runs.parquet"]
 ALL_FIGURES = expand("results/figures/{figure}.png", figure=list(figures.FIGURES))
 
 
-def case_of(wildcards):
-    """The Case behind a record path's wildcards."""
-    return CASES[wildcards.case]
+def batch_cases(wildcards):
+    """The cases of the batch named by the wildcards."""
+    return BATCHES[(wildcards.backend, wildcards.batch)]
+
+
+def round_cases(wildcards):
+    return npconfig.in_round(batch_cases(wildcards), int(wildcards.process))
+
+
+def batch_runtime_min(cases):
+    """Minutes to ask a scheduler for: every case's pessimistic estimate, plus process start-up."""
+    return max(2, int(sum(c.runtime_s + 2 for c in cases) / 60) + 1)
+
+
+def batch_manifests():
+    """Every (batch, round) job's manifest of this config (rounds without a case are not jobs)."""
+    if STORED_ONLY:
+        return []
+    return [f"{RECORD_ROOT}/{backend}/batches/{batch}_p{k}.json" for (backend, batch), cases in BATCHES.items()
+            for k in ROUNDS if npconfig.in_round(cases, k)]
 
 
 def local_records():
@@ -56,7 +74,7 @@ def local_calibrations():
     if STORED_ONLY:
         return []
     return [f"{RECORD_ROOT}/{b}/calibration/t{t}.json" for b in config["backends"]
-            for t in config["threads"]]
+            for t in ALL_THREADS]
 
 
 def copied_records(wildcards):
@@ -68,7 +86,9 @@ def copied_records(wildcards):
 
 wildcard_constraints:
     backend=alternatives(config["backends"]),
-    threads=alternatives(config["threads"]),
+    threads=alternatives(ALL_THREADS),
+    batch=alternatives({batch for _, batch in BATCHES}),
+    process=r"\d+",
     figure="|".join(figures.FIGURES),
 
 

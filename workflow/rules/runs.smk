@@ -1,7 +1,7 @@
-# One job per process of a case and per calibration, each in its own fresh process, one at a
-# time (the timing_lane resource), with honest cpu/memory/runtime requests for a cluster.
-# A case's processes run in rounds (priority): every case's process 0, then every process 1...
-# so slow drift over the sweep shows up as variation between a case's processes.
+# config -> cases -> runs. One job per batch (backend, family, thread count) and process round,
+# one at a time (the timing_lane resource), each case in its own fresh child process. Rounds run
+# in order (priority): every case's process 0, then every process 1... so slow drift over the
+# sweep shows up as variation between a case's processes.
 
 
 rule probe_host:
@@ -42,47 +42,37 @@ rule calibrate:
 
 
 localrules:
-    record_skipped,
+    case_list,
 
 
-ruleorder: record_skipped > run_case
-
-
-rule record_skipped:
+rule case_list:
     output:
-        f"{RECORD_ROOT}/{{backend}}/records/{{case}}/p0.json",
-    wildcard_constraints:
-        case=SKIPPED,
-    log:
-        f"{RECORD_ROOT}/logs/{{backend}}/{{case}}/p0.log",
+        f"{RECORD_ROOT}/{{backend}}/cases/{{batch}}.json",
     params:
-        args=lambda wildcards: case_of(wildcards).cli_args,
-    resources:
-        timing_lane=1,  # a short Python process, but never beside a timed one
+        cases=lambda wildcards: [c.to_json() for c in batch_cases(wildcards)],
     conda:
         "../envs/numperf.yaml"
-    shell:
-        "numperf run-case {params.args} --out {output:q} 2> {log:q}"
+    script:
+        "../../scripts/write_cases.py"
 
 
-rule run_case:
+rule run_batch:
+    input:
+        cases=rules.case_list.output,
     output:
-        f"{RECORD_ROOT}/{{backend}}/records/{{case}}/p{{process}}.json",
-    wildcard_constraints:
-        case=MEASURED,
-        process=r"\d+",
+        f"{RECORD_ROOT}/{{backend}}/batches/{{batch}}_p{{process}}.json",
     log:
-        f"{RECORD_ROOT}/logs/{{backend}}/{{case}}/p{{process}}.log",
+        f"{RECORD_ROOT}/logs/{{backend}}/{{batch}}_p{{process}}.log",
     params:
-        args=lambda wildcards: case_of(wildcards).cli_args,
+        host_id=HOST,
     priority: lambda wildcards: config["processes"] - int(wildcards.process)
-    threads: lambda wildcards: case_of(wildcards).spec.threads
+    threads: lambda wildcards: batch_cases(wildcards)[0].spec.threads
     resources:
-        mem_mb=lambda wildcards: case_of(wildcards).mem_mb,
-        runtime=lambda wildcards: case_of(wildcards).runtime_min,
+        mem_mb=lambda wildcards: max(c.mem_mb for c in round_cases(wildcards)),
+        runtime=lambda wildcards: batch_runtime_min(round_cases(wildcards)),
         timing_lane=1,
     conda:
         "../envs/numperf.yaml"
     shell:
-        "numperf run-case {params.args} --process {wildcards.process} --allocated-cpus {threads}"
-        " --out {output:q} 2> {log:q}"
+        "numperf run-batch --cases {input.cases:q} --process {wildcards.process} --allocated-cpus {threads}"
+        " --host-id {params.host_id:q} --out {output:q} 2> {log:q}"

@@ -7,7 +7,7 @@ localrules:
 
 rule aggregate:
     input:
-        records=local_records(),
+        batches=batch_manifests(),
         calibration=local_calibrations(),
         copied=copied_records,
         host=[] if STORED_ONLY else rules.probe_host.output,
@@ -24,11 +24,11 @@ rule aggregate:
         parquet="results/tables/runs.parquet",
     params:
         quarantine="--quarantine" if config["quarantine"] else "",
-        baseline=shlex.quote(config["baseline_method"]),
+        baselines=" ".join(f"--baseline {shlex.quote(f'{k}={v}')}" for k, v in npconfig.baselines(config).items()),
         min_effect=config["min_effect"],
     log:
         "results/logs/aggregate.log",
     conda:
         "../envs/numperf.yaml"
     shell:
-        "numperf aggregate --results results --out results/tables --baseline {params.baseline} --min-effect {params.min_effect} {params.quarantine} 2> {log:q}"
+        "numperf aggregate --results results --out results/tables {params.baselines} --min-effect {params.min_effect} {params.quarantine} 2> {log:q}"
