@@ -331,14 +331,23 @@ def _keys(df: pd.DataFrame, *extra: str) -> list[str]:
     return SETUP_KEYS + list(extra) + param_columns(df)
 
 
-def _keyed(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Key columns with missing values filled by a marker, so parameters that a family does not have
-    (NaN in its rows) still match in merges and group-bys."""
-    out = df.copy()
-    for k in keys:
-        if out[k].isna().any():
-            out[k] = out[k].astype(object).where(out[k].notna(), "-")
-    return out
+def _by_family(df: pd.DataFrame):
+    """(family, its rows without other families' parameter columns, its key columns): merges and
+    group-bys then never meet a parameter that a family does not have (all NaN in its rows)."""
+    for fam, rows in df.groupby("family", sort=False):
+        own = [c for c in param_columns(rows) if rows[c].notna().any()]
+        yield fam, rows.drop(columns=[c for c in param_columns(rows) if c not in own]), own
+
+
+def _concat(parts: list[pd.DataFrame], cols: list[str], sort: list[str]) -> pd.DataFrame:
+    """Per-family parts as one table with the union of their parameter columns."""
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(parts, ignore_index=True)
+    params = [c for c in out.columns if c.startswith(PARAM_PREFIX)]
+    ordered = [c for c in cols if not c.startswith(PARAM_PREFIX) or c in params]
+    return out.reindex(columns=ordered).sort_values(sort, key=_sort_key).reset_index(drop=True)
 
 
 def speedup_table(runs: pd.DataFrame, baselines: dict[str, str] | None = None,
@@ -348,20 +357,18 @@ def speedup_table(runs: pd.DataFrame, baselines: dict[str, str] | None = None,
     from numperf import family
 
     ok = _ok(runs)
-    keys = _keys(ok, "dtype", "threads")
-    cols = keys + ["method", "baseline_method", "time_median_s", "time_median_s_baseline",
-                   "speedup_vs_baseline", "speedup_ci_low", "speedup_ci_high", "verdict"]
     parts = []
-    for fam_name, rows in ok.groupby("family"):
+    for fam_name, rows, own in _by_family(ok):
         try:
             base = (baselines or {}).get(fam_name) or family.get(fam_name).baseline
         except ValueError:
             base = (baselines or {}).get(fam_name)
         if not base:
             continue
-        rows = _keyed(rows, keys)
+        keys = SETUP_KEYS + ["dtype", "threads"] + own
         sel = keys + ["method", "time_median_s", "time_process_medians_s"]
-        out = rows[sel].merge(rows[rows["method"] == base][keys + sel[-2:]], on=keys, suffixes=("", "_baseline"))
+        out = rows[sel].merge(rows[rows["method"] == base][sel].drop(columns="method"), on=keys,
+                              suffixes=("", "_baseline"))
         if out.empty:
             continue
         r = ratio_columns(out, "_baseline", "", min_effect, ("slower", "faster"))
@@ -369,59 +376,77 @@ def speedup_table(runs: pd.DataFrame, baselines: dict[str, str] | None = None,
         out["speedup_vs_baseline"], out["speedup_ci_low"], out["speedup_ci_high"] = r["ratio"], \
             r["ci_low"], r["ci_high"]
         out["verdict"] = r["verdict"]
-        parts.append(out[cols])
-    if not parts:
-        return pd.DataFrame(columns=cols)
-    return pd.concat(parts).sort_values(keys + ["method"], key=_sort_key).reset_index(drop=True)
+        parts.append(out.drop(columns=["time_process_medians_s", "time_process_medians_s_baseline"]))
+    keys = _keys(ok, "dtype", "threads")
+    cols = keys + ["method", "baseline_method", "time_median_s", "time_median_s_baseline",
+                   "speedup_vs_baseline", "speedup_ci_low", "speedup_ci_high", "verdict"]
+    return _concat(parts, cols, [*SETUP_KEYS, "dtype", "threads", "method"])
 
 
 def _sort_key(col: pd.Series) -> pd.Series:
-    """Sort mixed columns (numbers and the '-' marker) without comparing str with float."""
+    """Sort mixed columns (numbers and text) without comparing str with float."""
     return col.map(lambda v: (0, v, "") if isinstance(v, (int, float, np.number)) else (1, 0, str(v)))
 
 
 def scaling_table(runs: pd.DataFrame, min_effect: float = stats.MIN_EFFECT) -> pd.DataFrame:
     """Thread scaling: speedup over the 1-thread time with its interval, and parallel efficiency."""
     ok = _ok(runs)
+    parts = []
+    for _, rows, own in _by_family(ok):
+        keys = SETUP_KEYS + ["method", "dtype"] + own
+        cols = keys + ["time_median_s", "time_process_medians_s"]
+        out = rows[cols + ["threads"]].merge(rows[rows["threads"] == 1][cols], on=keys,
+                                             suffixes=("", "_1thread"))
+        if out.empty:
+            continue
+        r = ratio_columns(out, "_1thread", "", min_effect, ("slower", "faster"))
+        out["speedup"], out["speedup_ci_low"], out["speedup_ci_high"] = r["ratio"], r["ci_low"], r["ci_high"]
+        out["verdict"] = r["verdict"].where(out["threads"] != 1, "baseline")
+        out["parallel_efficiency"] = out["speedup"] / out["threads"]
+        parts.append(out)
     keys = _keys(ok, "method", "dtype")
-    ok = _keyed(ok, keys)
-    cols = keys + ["time_median_s", "time_process_medians_s"]
-    out = ok[cols + ["threads"]].merge(ok[ok["threads"] == 1][cols], on=keys, suffixes=("", "_1thread"))
-    r = ratio_columns(out, "_1thread", "", min_effect, ("slower", "faster"))
-    out["speedup"], out["speedup_ci_low"], out["speedup_ci_high"] = r["ratio"], r["ci_low"], r["ci_high"]
-    out["verdict"] = r["verdict"].where(out["threads"] != 1, "baseline")
-    out["parallel_efficiency"] = out["speedup"] / out["threads"]
     cols = keys + ["threads", "time_median_s", "time_median_s_1thread", "speedup", "speedup_ci_low",
                    "speedup_ci_high", "verdict", "parallel_efficiency"]
-    return out[cols].sort_values(keys + ["threads"], key=_sort_key).reset_index(drop=True)
+    return _concat(parts, cols, [*SETUP_KEYS, "method", "dtype", "threads"])
 
 
 def memory_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Measured (peak RSS, tracemalloc) against modelled peak bytes above the baseline."""
     ok = runs[runs["status"] == "ok"]
-    keys = _keys(ok, "method", "dtype")
-    out = _keyed(ok, keys).groupby(keys, as_index=False).agg(
-        peak_rss_bytes=("peak_rss_bytes", "median"), traced_peak_bytes=("traced_peak_bytes", "median"),
-        model_peak_bytes=("model_peak_bytes", "first"))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["rss_over_model"] = out["peak_rss_bytes"] / out["model_peak_bytes"].replace(0, np.nan)
-        out["traced_over_model"] = out["traced_peak_bytes"] / out["model_peak_bytes"].replace(0, np.nan)
+    parts = []
+    for _, rows, own in _by_family(ok):
+        keys = SETUP_KEYS + ["method", "dtype"] + own
+        out = rows.groupby(keys, as_index=False).agg(
+            peak_rss_bytes=("peak_rss_bytes", "median"), traced_peak_bytes=("traced_peak_bytes", "median"),
+            model_peak_bytes=("model_peak_bytes", "first"))
+        parts.append(out)
+    cols = _keys(ok, "method", "dtype") + ["peak_rss_bytes", "traced_peak_bytes", "model_peak_bytes"]
+    out = _concat(parts, cols, [*SETUP_KEYS, "method", "dtype"])
+    model = pd.to_numeric(out["model_peak_bytes"], errors="coerce").replace(0, np.nan)
+    out["rss_over_model"] = pd.to_numeric(out["peak_rss_bytes"], errors="coerce") / model
+    out["traced_over_model"] = pd.to_numeric(out["traced_peak_bytes"], errors="coerce") / model
     return out
 
 
 def dtype_table(runs: pd.DataFrame, min_effect: float = stats.MIN_EFFECT) -> pd.DataFrame:
     """float32 against float64: time ratio with its interval, and both errors, same case otherwise."""
     ok = _ok(runs)
+    parts = []
+    for _, rows, own in _by_family(ok):
+        keys = SETUP_KEYS + ["method", "threads"] + own
+        cols = keys + ["time_median_s", "time_process_medians_s", "max_rel_error"]
+        out = rows[rows["dtype"] == "float32"][cols].merge(rows[rows["dtype"] == "float64"][cols], on=keys,
+                                                           suffixes=("_float32", "_float64"))
+        if out.empty:
+            continue
+        r = ratio_columns(out, "_float64", "_float32", min_effect, ("float64 faster", "float32 faster"))
+        out["float64_over_float32_time"], out["ci_low"], out["ci_high"] = r["ratio"], r["ci_low"], r["ci_high"]
+        out["verdict"] = r["verdict"]
+        parts.append(out.drop(columns=["time_process_medians_s_float32", "time_process_medians_s_float64"]))
     keys = _keys(ok, "method", "threads")
-    ok = _keyed(ok, keys)
-    cols = keys + ["time_median_s", "time_process_medians_s", "max_rel_error"]
-    out = ok[ok["dtype"] == "float32"][cols].merge(ok[ok["dtype"] == "float64"][cols], on=keys,
-                                                   suffixes=("_float32", "_float64"))
-    r = ratio_columns(out, "_float64", "_float32", min_effect, ("float64 faster", "float32 faster"))
-    out["float64_over_float32_time"], out["ci_low"], out["ci_high"] = r["ratio"], r["ci_low"], r["ci_high"]
-    out["verdict"] = r["verdict"]
-    out = out.drop(columns=["time_process_medians_s_float32", "time_process_medians_s_float64"])
-    return out.sort_values(keys, key=_sort_key).reset_index(drop=True)
+    cols = keys + [f"{c}_{d}" for c in ("time_median_s", "max_rel_error") for d in ("float32", "float64")]
+    cols += ["float64_over_float32_time", "ci_low", "ci_high", "verdict"]
+    return _concat(parts, cols, [*SETUP_KEYS, "method", "threads"])
 
 
 def failures_table(runs: pd.DataFrame) -> pd.DataFrame:
