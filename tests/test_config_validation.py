@@ -44,7 +44,7 @@ def case_lists(root, host, *args, settings=()) -> dict[str, list[str]]:
     """Write only the case lists (rule case_list) and return the case ids per batch."""
     proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "--allowed-rules", "case_list",
                            *map(str, args), "--config", f"host_id={host}", *settings, "--",
-                           f"results/{host}/wheel/cases/distances_t1.json"],
+                           f"results/{host}/wheel/cases/t1.json"],
                           cwd=root, capture_output=True, text=True, timeout=300)
     out = {}
     for path in (root / "results" / host / "wheel" / "cases").glob("*.json"):
@@ -61,24 +61,23 @@ def test_a_users_configfile_stands_alone(checkout):
     proc = dry_run(checkout, "--configfile", "mine.yaml", "--config", "host_id=standalone")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    assert "results/standalone/wheel/batches/distances_t1_p0.json" in out  # --config applies on top
-    assert "distances_t2" not in out  # nothing from config/config.yaml (threads 1, 2)
+    assert "results/standalone/wheel/batches/t1_p0.json" in out  # --config applies on top
+    assert "batches/t2" not in out  # nothing from config/config.yaml (threads 1, 2)
     lists, proc = case_lists(checkout, "standalone", "--configfile", "mine.yaml")
-    ids = lists["distances_t1"]
+    ids = lists["t1"]
     assert any(i.startswith("distances_gemm_trick_n=100_") for i in ids), proc.stderr
     assert any(i.startswith("distances_sklearn_n=100_") for i in ids) and len(ids) == 3
     # a --config override of a list replaces it
     lists, _ = case_lists(checkout, "one", "--configfile", "mine.yaml", settings=['dtypes=["float32"]'])
-    assert len(lists["distances_t1"]) == 3 and all("_float32_" in i for i in lists["distances_t1"])
+    assert len(lists["t1"]) == 3 and all("_float32_" in i for i in lists["t1"])
 
 
 def test_without_configfile_the_default_is_used(checkout):
     proc = dry_run(checkout, "--config", "host_id=default")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    for name in default["families"]:
-        assert f"results/default/wheel/batches/{name}_t1_p0.json" in out, name
+    for batch in ("t1_p0", "t1_p2", "t2_p0", "t2_p2"):  # config/config.yaml: threads 1 and 2, 3 processes
+        assert f"results/default/wheel/batches/{batch}.json" in out, batch
 
 
 def test_errors_name_the_given_configfile(checkout):

@@ -85,9 +85,31 @@ def test_loop_calibration_reaches_the_minimum_sample_time():
 def test_slow_kernels_run_once_per_sample_and_one_extra_call_reads_the_peak():
     calls = []
     raw = measure.timed_runs(lambda: calls.append(1) or np.ones(100 * 10**6 // 8), repeats=3, warmup=0,
-                             min_time_s=1e-6)
-    assert raw["loops"] == 1 and len(raw["time_s"]) == 3 and len(calls) == 5  # calibration, 3, memory
+                             min_time_s=1e-6, trace=True)
+    # the calibration round is the first sample: 3 timed calls in all, then one traced memory call
+    assert raw["loops"] == 1 and len(raw["time_s"]) == 3 and len(calls) == 4
     assert len(raw["peak_rss_bytes"]) == 1 and raw["peak_rss_bytes"][0] == pytest.approx(100e6, rel=0.1)
+    assert raw["traced_peak_bytes"] == pytest.approx(100e6, rel=0.01) and raw["result"].size == 12_500_000
+    # the other processes of a case read no memory for a slow kernel: no extra call
+    calls.clear()
+    raw = measure.timed_runs(lambda: calls.append(1) or np.ones(100 * 10**6 // 8), repeats=3, warmup=0,
+                             min_time_s=1e-6)
+    assert len(calls) == 3 and raw["peak_rss_bytes"] == [] and raw["traced_peak_bytes"] is None
+
+
+def test_a_slow_first_call_does_not_pass_for_a_slow_kernel():
+    """A warm-up slowed by one-time work (lazy imports, first page faults) must not leave a 1 ms
+    kernel at one call per sample: the confirmation call catches it and loops are calibrated."""
+    state = {"first": True}
+
+    def kernel():
+        if state.pop("first", False):
+            time.sleep(0.05)
+        time.sleep(0.001)
+
+    raw = measure.timed_runs(kernel, repeats=3, warmup=1, min_time_s=0.02)
+    assert raw["loops"] > 5
+    assert all(t * raw["loops"] >= 0.02 for t in raw["time_s"])
 
 
 BUSY = "import time\nend = time.time() + {seconds}\nwhile time.time() < end: pass\n"

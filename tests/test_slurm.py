@@ -47,40 +47,40 @@ START_TIMEOUT, INSTALL_TIMEOUT, STOP_TIMEOUT = 180, 1500, 120
 SNAKEMAKE_TIMEOUT = 240
 TIME_LIMIT_S = 5
 
-# 16 cases, 12 excluded (skipped rows written by a local rule, never submitted) and 4
+# 16 cases, 12 excluded (skipped rows, recorded by the first round's batch jobs) and 4
 # measured: gemm_trick on the small size (float32 1 thread, float64 1 and 2 threads) and
 # one `chunked` case that loops over a million one-row chunks in Python (tens of seconds),
 # so it runs past the 5 s time limit and must come back as a `timeout` row.
+EXCLUDE = [
+    {"method": "gemm_trick", "n_above": 150, "reason": "gemm_trick on the small size only"},
+    {"method": "chunked", "d_above": 2, "reason": "chunked on the slow size only"},
+    {"dtype": "float32", "threads": 2, "reason": "float32 with one thread only"},
+    {"n_above": 150, "dtype": "float32", "reason": "slow size in float64 only"},
+    {"n_above": 150, "threads": 2, "reason": "slow size with one thread only"},
+]
 CONFIG = {
-    "sizes": [{"n": 150, "d": 8}, {"n": 1_000_000, "m": 4, "d": 2}],
+    "families": {"distances": {
+        "grid": [{"n": 150, "d": 8}, {"n": 1_000_000, "m": 4, "d": 2}],
+        "methods": ["gemm_trick", "chunked"],
+        "method_params": {"chunked": {"chunk_rows": 1}},
+        "exclude": EXCLUDE,
+    }},
     "dtypes": ["float32", "float64"],
     "threads": [1, 2],
-    "methods": ["gemm_trick", "chunked"],
-    "method_params": {"chunked": {"chunk_rows": 1}},
     "repeats": 2,
     "processes": 2,
     "min_sample_time_s": 0.005,
     "warmup": 1,
     "time_limit_s": TIME_LIMIT_S,
     "memory_budget_mb": 1000,
-    "exclude": [
-        {"method": "gemm_trick", "n_above": 150, "reason": "gemm_trick on the small size only"},
-        {"method": "chunked", "d_above": 2, "reason": "chunked on the slow size only"},
-        {"dtype": "float32", "threads": 2, "reason": "float32 with one thread only"},
-        {"n_above": 150, "dtype": "float32", "reason": "slow size in float64 only"},
-        {"n_above": 150, "threads": 2, "reason": "slow size with one thread only"},
-    ],
 }
-MEASURED = {
-    "gemm_trick_n150_m150_d8_float32_t1_wheel",
-    "gemm_trick_n150_m150_d8_float64_t1_wheel",
-    "gemm_trick_n150_m150_d8_float64_t2_wheel",
-    "chunked_n1000000_m4_d2_float64_t1_wheel_chunk_rows=1",
-}
-TIMES_OUT = "chunked_n1000000_m4_d2_float64_t1_wheel_chunk_rows=1"
-#: SLURM jobs the sweep must submit, by rule: each process of the measured cases, one
+_SMALL = "distances_gemm_trick_n=150_m=150_d=8_inputs=uniform_accuracy_rows=32"
+TIMES_OUT = "distances_chunked_n=1000000_m=4_d=2_inputs=uniform_accuracy_rows=32_float64_t1_wheel_chunk_rows=1"
+MEASURED = {f"{_SMALL}_float32_t1_wheel", f"{_SMALL}_float64_t1_wheel", f"{_SMALL}_float64_t2_wheel",
+            TIMES_OUT}
+#: SLURM jobs the sweep must submit, by rule: one batch per thread count and round (2 x 2), one
 #: calibration per thread count and the host probe. Everything else is a local rule.
-EXPECTED_JOBS = {"run_case": 2 * len(MEASURED), "calibrate": 2, "probe_host": 1}
+EXPECTED_JOBS = {"run_batch": 4, "calibrate": 2, "probe_host": 1}
 
 
 def _unavailable(why: str):
@@ -209,7 +209,6 @@ def test_measured_cases_ran_inside_slurm_jobs_and_skipped_ones_did_not(cluster_r
     assert len(records) == 16
     measured = {cid: r for cid, r in records.items() if r[0]["status"] != "skipped"}
     assert set(measured) == MEASURED
-    job_ids = []
     for cid, recs in measured.items():
         assert [r["case"]["process_index"] for r in recs] == [0, 1], cid
         for rec in recs:
@@ -218,14 +217,14 @@ def test_measured_cases_ran_inside_slurm_jobs_and_skipped_ones_did_not(cluster_r
             assert sched["job_id"] in submitted, (cid, sched)
             assert sched["node"] == "localhost", (cid, sched)
             assert sched["cpus_allocated"] == rec["case"]["threads"], (cid, sched)
-            job_ids.append(sched["job_id"])
-    assert len(set(job_ids)) == len(job_ids), "each process of each case runs in its own job"
+        # a case's processes run in different rounds, so in different jobs
+        assert recs[0]["scheduler"]["job_id"] != recs[1]["scheduler"]["job_id"], cid
     for cid, recs in records.items():
         if cid not in MEASURED:
             assert len(recs) == 1, f"{cid}: a skipped case is recorded once"
             rec = recs[0]
             assert rec["status"] == "skipped" and rec["reason"].startswith("excluded: "), (cid, rec["reason"])
-            assert rec["scheduler"]["job_id"] is None, f"{cid} was submitted; skipped cases run locally"
+            assert rec["scheduler"]["job_id"] in submitted, f"{cid}: recorded by its first round's batch"
     for cid in MEASURED - {TIMES_OUT}:
         assert all(r["status"] == "ok" for r in records[cid]), (cid, [r["reason"] for r in records[cid]])
     for slow in records[TIMES_OUT]:
@@ -255,5 +254,5 @@ def test_cluster_rows_match_a_local_run_of_the_same_config(cluster_run, config_f
     measured = cluster_rows["status"] != "skipped"
     assert cluster_rows.loc[measured, "slurm_job_id"].notna().all()
     assert set(cluster_rows.loc[measured, "node"]) == {"localhost"}
-    assert cluster_rows.loc[~measured, "slurm_job_id"].isna().all()
+    assert cluster_rows.loc[~measured, "slurm_job_id"].notna().all()  # recorded inside batch jobs
     assert local_rows["slurm_job_id"].isna().all(), "the local run must not look like a SLURM run"

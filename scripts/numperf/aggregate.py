@@ -25,7 +25,7 @@ NOISY_OTHER_CPU_FRACTION = 0.10
 NOISY_OTHER_CPU_FLOOR_S = 0.05
 #: ... or the hypervisor stole more than this fraction ...
 NOISY_STEAL_FRACTION = 0.05
-#: ... or the robust spread of its per-call times inside a process (IQR / median, the median
+#: ... or the robust spread of its per-call times inside a process (MAD / median, the median
 #: over its processes) exceeds this. Preemptions are reported but do not flag a row: two BLAS
 #: threads on two vCPUs are preempted a few hundred times per second on an idle machine.
 NOISY_REL_DISPERSION = 0.10
@@ -54,13 +54,17 @@ def family_view(df: pd.DataFrame, family: str) -> pd.DataFrame:
     from numperf import family as families
 
     try:
-        own = set(families.get(family).param_names)
+        declared = families.get(family).params
     except ValueError:
-        own = set()
+        declared = ()
+    own = {p.name for p in declared}
     rows = df[df["family"].astype(str) == family]
     drop = [c for c in rows.columns if c.startswith(PARAM_PREFIX) and c[len(PARAM_PREFIX):] not in own]
-    rows = rows.drop(columns=drop)
-    return rows.rename(columns={f"{PARAM_PREFIX}{p}": p for p in own}).copy()
+    rows = rows.drop(columns=drop).rename(columns={f"{PARAM_PREFIX}{p}": p for p in own}).copy()
+    for p in declared:  # a CSV column shared with other families' NaN reads back as float
+        if p.kind == "int" and p.name in rows and rows[p.name].notna().all():
+            rows[p.name] = rows[p.name].astype("int64")
+    return rows
 
 
 def record_paths(results: Path) -> list[Path]:
@@ -145,6 +149,13 @@ def _case_status(group: pd.DataFrame) -> tuple[str, str | None]:
     return worst, f"process {bad['process_index']} of {bad['processes']}: {bad['reason']}"
 
 
+def _mad(samples) -> float:
+    """Median absolute deviation from the median: one slow sample of three (a first call's page
+    faults) moves it little, unlike the IQR, which the median it qualifies also ignores."""
+    x = np.asarray(samples, float)
+    return float(np.median(np.abs(x - np.median(x))))
+
+
 def _timing_columns(ok: pd.DataFrame) -> dict:
     """Median time per call with its between-process interval, order statistics, dispersion."""
     per_process = [list(s) for s in ok["samples_s"] if len(s)]
@@ -162,8 +173,7 @@ def _timing_columns(ok: pd.DataFrame) -> dict:
         "time_min_s": float(pooled.min()), "time_mean_s": mean, "time_std_s": std,
         "time_q1_s": float(q1), "time_q3_s": float(q3), "time_iqr_s": float(q3 - q1),
         "time_cv": std / mean if mean > 0 else np.nan,
-        "time_rel_dispersion": float(np.median([np.subtract(*np.percentile(s, [75, 25])) / np.median(s)
-                                                for s in per_process])),
+        "time_rel_dispersion": float(np.median([_mad(s) / np.median(s) for s in per_process])),
         "time_process_medians_s": json.dumps([float(v) for v in medians]),
     }
 
@@ -191,7 +201,7 @@ def _noisy_reasons(ok: pd.DataFrame, timing: dict) -> list[str]:
         if p["steal_s"] is not None and p["steal_s"] > steal_limit:
             reasons.append(f"{k}: the hypervisor stole {p['steal_s'] / cap:.0%} of the CPUs")
     if timing.get("time_rel_dispersion", 0) > NOISY_REL_DISPERSION:
-        reasons.append(f"per-call times spread inside a process: IQR/median "
+        reasons.append(f"per-call times spread inside a process: MAD/median "
                        f"{timing['time_rel_dispersion']:.2f} > {NOISY_REL_DISPERSION}")
     return reasons
 

@@ -70,7 +70,8 @@ def _measure(spec: dict) -> dict:
     fam = family.get(spec["family"])
     method = fam.method(spec["method"])
     params, dtype, threads = spec["params"], spec["dtype"], spec["threads"]
-    rec: dict = {"host": metadata.host_info(), "numpy": metadata.numpy_info()}
+    checks = spec.get("process_index", 0) == 0  # inputs are identical in every process: check once
+    rec: dict = {"host": metadata.host_info(), "numpy": metadata.numpy_info(build_info=checks)}
     if not method.available():
         rec.update(status="skipped", reason=f"peer_unavailable: {method.requires} is not importable "
                    f"by {sys.executable}", threadpool_info=threadpool_info())
@@ -83,8 +84,6 @@ def _measure(spec: dict) -> dict:
     except family.Skip as why:
         rec.update(status="skipped", reason=str(why), threadpool_info=threadpool_info())
         return rec
-    checks = spec.get("process_index", 0) == 0  # inputs are identical in every process: check once
-
     with threadpool_limits(limits=threads, user_api="blas"):
         warm = np.ones((64, 64))
         np.dot(warm, warm)  # load BLAS, start its threads (every family: BLAS is what threads pin)
@@ -98,15 +97,13 @@ def _measure(spec: dict) -> dict:
 
         kernel = lambda: method.kernel(inputs, threads=threads, **options)  # noqa: E731
         raw = measure.timed_runs(kernel, spec["repeats"], spec["warmup"],
-                                 min_time_s=spec.get("min_sample_time_s", 0.0), loops=spec.get("loops"))
-        rec["traced_peak_bytes"] = None
-        if checks:
-            traced, result = measure.traced_call(kernel)
-            found = fam.check(method.name, result, inputs, params, dtype, rng)
+                                 min_time_s=spec.get("min_sample_time_s", 0.0), loops=spec.get("loops"),
+                                 trace=checks)
+        rec["traced_peak_bytes"] = raw["traced_peak_bytes"]
+        if checks:  # the traced memory call's result
+            found = fam.check(method.name, raw.pop("result"), inputs, params, dtype, rng)
             rec["accuracy"] = {"max_abs_error": found.max_abs_error, "max_rel_error": found.max_rel_error}
             rec["check"] = {"failed": found.failed, "facts": dict(found.facts)}
-            rec["traced_peak_bytes"] = traced
-            del result
     rec["samples_time_s"] = raw["time_s"]
     rec["loops"] = raw["loops"]
     rec["interference"] = raw["interference"]

@@ -416,8 +416,10 @@ def baselines(cfg: dict) -> dict[str, str]:
 
 
 def batch_id(case: Case) -> str:
-    """The batch a case is measured in: its family and thread count (one job per batch and round)."""
-    return f"{case.spec.family}_t{case.spec.threads}"
+    """The batch a case is measured in: its thread count (one job per backend, batch and round; a
+    job's CPU request is its thread count, and every job costs the scheduler and a parent process,
+    so the families share batches)."""
+    return f"t{case.spec.threads}"
 
 
 def batches(cases: dict[str, Case]) -> dict[tuple[str, str], list[Case]]:

@@ -41,7 +41,7 @@ FALLBACK_COLORS = ["#000000", "#bcbd22", "#17becf", "#7f7f7f"]
 BACKEND_COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3",
                   "#8c8c8c", "#ccb974", "#64b5cd"]
 NOISY_TEXT = ("hollow: noisy timing (other load,\n"
-              f"steal or IQR/median > {aggregate.NOISY_REL_DISPERSION:.0%};\nsee noisy_reason)")
+              f"steal or MAD/median > {aggregate.NOISY_REL_DISPERSION:.0%};\nsee noisy_reason)")
 CI_TEXT = "error bar: 95% interval\n(between processes)"
 #: Style of reference lines (ideal, 1.0, machine epsilon): wide and pale, unlike any data line.
 REF = {"color": "0.55", "lw": 2.4, "alpha": 0.45, "ls": "-", "zorder": 0}

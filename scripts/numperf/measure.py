@@ -85,6 +85,20 @@ def interference(before: dict, after: dict) -> dict:
             "clock_tick_s": 1 / tick}
 
 
+def wait_for_quiet(max_wait_s: float = 3.0, window_s: float = 0.05, other_fraction: float = 0.05) -> float:
+    """Wait until the rest of the machine is quiet (other processes' CPU below ``other_fraction`` of
+    it over ``window_s``), at most ``max_wait_s``; return the seconds waited. A batch calls this
+    before its cases: the scheduler that started it may still be busy with the previous job."""
+    t0 = time.perf_counter()
+    while True:
+        before = cpu_snapshot()
+        time.sleep(window_s)
+        noise = interference(before, cpu_snapshot())
+        waited = time.perf_counter() - t0
+        if noise["other_cpu_s"] <= other_fraction * noise["cpu_capacity_s"] or waited >= max_wait_s:
+            return waited
+
+
 def _time_loop(kernel: Callable[[], object], loops: int) -> float:
     """Seconds for ``loops`` back-to-back calls (results dropped as they come)."""
     t0 = time.perf_counter_ns()
@@ -99,13 +113,19 @@ def calibrate_loops(kernel: Callable[[], object], min_time_s: float, max_loops: 
 
     ``estimate_s``, the time of one call already measured (the last warm-up), sets the first guess.
     """
+    return _calibrate(kernel, min_time_s, max_loops, estimate_s)[0]
+
+
+def _calibrate(kernel, min_time_s: float, max_loops: int = 10**6, estimate_s: float | None = None):
+    """(loops, seconds of the last round): that round ran ``loops`` calls and reached the minimum
+    time, so it is a complete sample."""
     loops = 1
     if estimate_s and estimate_s > 0:
         loops = int(min(max_loops, max(1, math.ceil(1.2 * min_time_s / estimate_s))))
     while True:
         elapsed = _time_loop(kernel, loops)
         if elapsed >= min_time_s or loops >= max_loops:
-            return loops
+            return loops, elapsed
         # aim 20% above the minimum, at least doubling: few calibration rounds, no undershoot loop
         guess = loops * 1.2 * min_time_s / elapsed if elapsed > 0 else loops * 10
         loops = int(min(max_loops, max(2 * loops, math.ceil(guess))))
@@ -153,45 +173,79 @@ def fix_mmap_threshold(threshold_bytes: int = MEMORY_MMAP_THRESHOLD_BYTES) -> bo
 
 
 def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time_s: float = 0.0,
-               loops: int | None = None, memory_calls: int = 3) -> dict:
+               loops: int | None = None, memory_calls: int = 3, trace: bool = False) -> dict:
     """Warm up, calibrate loops, then take ``repeats`` timed samples, then peak-memory readings.
 
-    A sample runs the kernel ``loops`` times; ``time_s`` holds time per call (sample / loops).
+    A sample runs the kernel ``loops`` times; ``time_s`` holds time per call (sample / loops). The
+    garbage collector is run once before the samples and kept off during them.
     Peak RSS is read afterwards on single calls, with the allocator's mmap threshold fixed
-    (``fix_mmap_threshold``): ``memory_calls`` of them, one when a call alone fills a sample.
-    Each call's result stays alive until its peak is read. ``interference`` covers the timed samples.
+    (``fix_mmap_threshold``): ``memory_calls`` of them, or, when one call fills a sample, one call
+    with ``trace`` and none without.
+    With ``trace``, the last of them also runs under tracemalloc; its peak (``traced_peak_bytes``)
+    and its result (``result``, for the caller's correctness check) are returned: no extra call.
+    ``interference`` covers the timed samples.
     """
     last_s = None
     for _ in range(warmup):
         last_s = _time_loop(kernel, 1)
-    if loops is None:
-        # a warm-up call that already lasted long enough settles it: no extra calibration call
-        done = min_time_s <= 0 or (last_s is not None and last_s >= min_time_s)
-        loops = 1 if done else calibrate_loops(kernel, min_time_s, estimate_s=last_s)
     times, peaks = [], []
     gc_was_enabled = gc.isenabled()
+    gc.collect()
     before = cpu_snapshot()
     try:
-        for _ in range(repeats):
-            gc.collect()
-            gc.disable()
+        gc.disable()
+        if loops is None:
+            first = None
+            if min_time_s > 0 and last_s is not None and last_s >= min_time_s:
+                # a slow warm-up suggests one call per sample; one more call confirms it (a first
+                # call can be slow for reasons of its own: lazy imports, page faults) and, when it
+                # does, is the first sample, so that slow kernels pay no extra call
+                first = _time_loop(kernel, 1)
+            if first is not None and first >= min_time_s:
+                loops = 1
+                times.append(first)
+            elif min_time_s > 0:
+                # the round that settles the loop count is a complete sample: it is the first one
+                loops, elapsed = _calibrate(kernel, min_time_s, estimate_s=first or last_s)
+                times.append(elapsed / loops)
+            else:
+                loops = 1
+        while len(times) < repeats:
             times.append(_time_loop(kernel, loops) / loops)
-            if gc_was_enabled:
-                gc.enable()
     finally:
         if gc_was_enabled:
             gc.enable()
     noise = interference(before, cpu_snapshot())
     fixed = fix_mmap_threshold()
-    for _ in range(memory_calls if loops > 1 else min(1, memory_calls)):
-        gc.collect()
+    # fast kernels: ``memory_calls`` untraced readings, then the traced call apart (tracemalloc's own
+    # bookkeeping would inflate a reading); a slow kernel (one call per sample) is read once, in the
+    # traced call itself, and not at all without ``trace``: its peak is a page count, the same in
+    # every process, and another call of it would cost more than all its samples' spread tells
+    calls = memory_calls if loops > 1 else (min(1, memory_calls) if trace else 0)
+    total = calls + (1 if trace and calls != 1 else 0)
+    traced, result = None, None
+    gc.collect()
+    for k in range(total):
         release_free_memory()
+        last = trace and k == total - 1
+        if last:
+            tracemalloc.start()
         baseline = reset_peak_rss()
-        result = kernel()
-        peaks.append(max(0, peak_rss_bytes() - baseline))
-        del result
+        try:
+            result = kernel()
+            peak = max(0, peak_rss_bytes() - baseline)
+            if last:
+                traced = tracemalloc.get_traced_memory()[1]
+        finally:
+            if last:
+                tracemalloc.stop()
+        if k < calls:
+            peaks.append(peak)
+        if not last:
+            del result
+            result = None
     return {"time_s": times, "loops": loops, "peak_rss_bytes": peaks, "interference": noise,
-            "fixed_mmap_threshold": fixed}
+            "fixed_mmap_threshold": fixed, "traced_peak_bytes": traced, "result": result}
 
 
 def traced_call(kernel: Callable[[], object]) -> tuple[int, object]:

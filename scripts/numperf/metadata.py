@@ -7,6 +7,7 @@ Stdlib only at import time (also runs under Debian's Python).
 from __future__ import annotations
 
 import hashlib
+import functools
 import os
 import platform
 import re
@@ -112,11 +113,14 @@ def scheduler_info() -> dict:
     }
 
 
-def numpy_info() -> dict:
-    """NumPy version and the BLAS/LAPACK it was built against."""
+def numpy_info(build_info: bool = True) -> dict:
+    """NumPy version and the BLAS/LAPACK it was built against (``build_info``: reading it imports
+    numpy.__config__, about 35 ms, so a case records it in its first process only)."""
     import numpy as np
 
     build = None
+    if not build_info:
+        return {"version": np.__version__, "blas_build": None, "path": os.path.dirname(np.__file__)}
     try:
         cfg = np.show_config(mode="dicts")
         deps = cfg.get("Build Dependencies", {})
@@ -145,8 +149,10 @@ def threadpools() -> list[dict]:
     return threadpool_info()
 
 
+@functools.lru_cache(maxsize=8)
 def git_commit(path: str | os.PathLike) -> str | None:
-    """The git commit of the checkout holding ``path`` ('+dirty' if modified), or None."""
+    """The git commit of the checkout holding ``path`` ('+dirty' if modified), or None; read once per
+    process (a batch runs the code it started with)."""
     try:
         run = lambda *a: subprocess.run(["git", *a], cwd=path, capture_output=True,  # noqa: E731
                                         text=True, timeout=10, check=True).stdout.strip()
