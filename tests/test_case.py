@@ -37,14 +37,16 @@ def test_record_has_every_part_and_validates(run_case, method):
 
 def test_thread_mismatch_is_caught(run_case):
     # OpenBLAS caps its pool (64 for the wheel): the read-back differs from the request.
-    rec = run_case("--method", "gemm_trick", "--param", "n=50", "--param", "d=5", "--threads", 512, "--repeats", 1)
+    rec = run_case("--method", "gemm_trick", "--param", "n=50", "--param", "d=5", "--threads", 512,
+                   "--repeats", 1)
     assert rec["status"] == "invalid"
     assert rec["reason"].startswith("thread_mismatch: requested 512")
     assert rec["threads"]["ok"] is False
 
 
 def test_fewer_cpus_than_threads_refuses_to_run(run_case):
-    rec = run_case("--method", "gemm_trick", "--param", "n=50", "--param", "d=5", "--threads", 2, "--allocated-cpus", 1)
+    rec = run_case("--method", "gemm_trick", "--param", "n=50", "--param", "d=5", "--threads", 2,
+                   "--allocated-cpus", 1)
     assert rec["status"] == "invalid" and rec["reason"].startswith("thread_allocation")
     assert rec["timing"] is None
 
@@ -64,7 +66,8 @@ def test_bad_arguments_are_refused_with_the_allowed_values():
 
 
 def test_summary_is_printed_and_record_goes_to_stdout():
-    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=100", "--param", "d=4", "--repeats", 2)
+    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=100", "--param", "d=4",
+                       "--repeats", 2)
     assert "median" in proc.stderr and "peak RSS" in proc.stderr
     assert json.loads(proc.stdout)["status"] == "ok"
 

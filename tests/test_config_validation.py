@@ -55,7 +55,8 @@ def case_lists(root, host, *args, settings=()) -> dict[str, list[str]]:
 def test_a_users_configfile_stands_alone(checkout):
     # names none of the default's methods and no `exclude`: the default's broadcast exclusions
     # must not be merged in (they were, and were refused as impossible)
-    mine = {"families": {"distances": {"grid": [{"n": 100, "d": 10}], "methods": ["gemm_trick", "blocked", "sklearn"]}},
+    mine = {"families": {"distances": {"grid": [{"n": 100, "d": 10}], "methods": ["gemm_trick", "blocked",
+                                                                                  "sklearn"]}},
             "dtypes": ["float64"], "threads": [1]}
     (checkout / "mine.yaml").write_text(yaml.safe_dump(mine))
     proc = dry_run(checkout, "--configfile", "mine.yaml", "--config", "host_id=standalone")
@@ -153,7 +154,8 @@ def test_shipped_configs_are_valid():
 ])
 def test_run_case_options_that_cannot_run_are_refused(args, words, tmp_path):
     out = tmp_path / "r.json"
-    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=10", "--param", "d=2", "--out", out, *args,
+    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=10", "--param", "d=2", "--out",
+                       out, *args,
                        check=False)
     assert proc.returncode == 2 and not out.exists()
     for word in words:
@@ -167,6 +169,7 @@ def test_calibrate_refuses_an_unknown_backend(tmp_path):
 
 
 def test_a_reserved_host_id_from_the_environment_is_refused(tmp_path):
-    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=10", "--param", "d=2", "--out", tmp_path / "r.json",
+    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=10", "--param", "d=2", "--out",
+                       tmp_path / "r.json",
                        env={"NUMPERF_HOST_ID": "logs"}, check=False)
     assert proc.returncode == 2 and "NUMPERF_HOST_ID 'logs'" in proc.stderr and "Traceback" not in proc.stderr

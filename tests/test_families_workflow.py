@@ -21,13 +21,23 @@ def _first(value):
     return value[:1] if isinstance(value, list) else value
 
 
+def _signature(point: dict) -> tuple:
+    """What makes a grid point exercise other code: its methods and its non-numeric parameters."""
+    return tuple(sorted((k, str(v)) for k, v in point.items()
+                        if k == "methods" or isinstance(_first(v), str)))
+
+
 def small_block(block: dict) -> dict:
-    """The default block with one value per parameter list (every method and grid point kept)."""
+    """The default block cut to one value per parameter list and one grid point per distinct set of
+    methods and non-numeric parameters (so every method and workload runs, at its first size)."""
     out = {k: (_first(v) if k not in ("methods", "dtypes", "grid", "exclude", "method_params") else v)
            for k, v in block.items()}
     if "grid" in block:
-        out["grid"] = [{k: (v if k in ("methods", "dtypes") else _first(v)) for k, v in point.items()}
-                       for point in block["grid"]]
+        points = {}
+        for point in block["grid"]:
+            points.setdefault(_signature(point), {k: (v if k in ("methods", "dtypes") else _first(v))
+                                                  for k, v in point.items()})
+        out["grid"] = list(points.values())
     out["threads"] = [1]
     out.pop("exclude", None)  # the cut sizes stay below every exclusion of the default
     return out

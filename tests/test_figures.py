@@ -26,7 +26,8 @@ def results(tmp_path_factory):
     """16 real cases (2 processes each), calibration for 1 and 2 threads, and their tables."""
     root = tmp_path_factory.mktemp("figures")
     probe = root / "probe.json"
-    run_numperf("run-case", "--method", "blocked", "--param", "n=20", "--param", "d=4", "--repeats", 1, "--quiet",
+    run_numperf("run-case", "--method", "blocked", "--param", "n=20", "--param", "d=4", "--repeats", 1,
+                "--quiet",
                 "--out", probe)
     host = json.loads(probe.read_text())["host"]["host_id"]
     base = root / "results" / host / "wheel"
@@ -38,7 +39,8 @@ def results(tmp_path_factory):
     with ThreadPoolExecutor(max_workers=1) as pool:
         cal1 = pool.submit(calibrate, 1)
         for method, n, dtype, threads, k in itertools.product(METHODS, SIZES, DTYPES, THREADS, (0, 1)):
-            run_numperf("run-case", "--method", method, "--param", f"n={n}", "--param", "d=16", "--dtype", dtype,
+            run_numperf("run-case", "--method", method, "--param", f"n={n}", "--param", "d=16", "--dtype",
+                        dtype,
                         "--threads", threads, "--repeats", 3, "--processes", 2, "--process", k,
                         "--min-sample-time-s", 0.002, "--quiet", "--out",
                         base / "records" / f"{method}_n{n}_{dtype}_t{threads}" / f"p{k}.json")
@@ -79,7 +81,8 @@ def test_registry_is_complete():
             "hosts"} <= set(figures.FIGURES)
     for name, f in figures.FIGURES.items():
         assert f.name == name and f.title
-        assert f.category in figures.CATEGORIES or f.category in {figures.family_category(n) for n in family.registry()}
+        own = {figures.family_category(n) for n in family.registry()}
+        assert f.category in figures.CATEGORIES or f.category in own
         assert f.caption and "\n" not in f.caption
         assert callable(f.draw)
 

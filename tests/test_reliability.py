@@ -43,7 +43,8 @@ def test_child_killed_by_the_kernel_is_oom_and_a_crash_is_error():
 
 
 def test_unknown_backend_and_unavailable_backend_are_clear(run_case):
-    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=10", "--param", "d=2", "--backend", "nope",
+    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=10", "--param", "d=2",
+                       "--backend", "nope",
                        "--out", "/dev/null", check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "'nope'" in proc.stderr and "known labels" in proc.stderr and "wheel" in proc.stderr
@@ -74,10 +75,12 @@ def test_corrupt_record_fails_aggregation_with_its_path_or_is_quarantined(tmp_pa
 
 def test_records_from_another_host_are_never_overwritten(tmp_path):
     out = tmp_path / "rec.json"
-    run_numperf("run-case", "--method", "blocked", "--param", "n=30", "--param", "d=2", "--repeats", 1, "--out", out,
+    run_numperf("run-case", "--method", "blocked", "--param", "n=30", "--param", "d=2", "--repeats", 1,
+                "--out", out,
                 env={"NUMPERF_HOST_ID": "hostA"})
     before = out.read_text()
-    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=30", "--param", "d=2", "--repeats", 1, "--out", out,
+    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=30", "--param", "d=2",
+                       "--repeats", 1, "--out", out,
                        env={"NUMPERF_HOST_ID": "hostB"}, check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "holds a record from host hostA" in proc.stderr

@@ -75,7 +75,8 @@ CONFIG = {
     "memory_budget_mb": 1000,
 }
 _SMALL = "distances_gemm_trick_n=150_m=150_d=8_inputs=uniform_accuracy_rows=32"
-TIMES_OUT = "distances_chunked_n=1000000_m=4_d=2_inputs=uniform_accuracy_rows=32_float64_t1_wheel_chunk_rows=1"
+TIMES_OUT = ("distances_chunked_n=1000000_m=4_d=2_inputs=uniform_accuracy_rows=32_float64_t1_wheel"
+             "_chunk_rows=1")
 MEASURED = {f"{_SMALL}_float32_t1_wheel", f"{_SMALL}_float64_t1_wheel", f"{_SMALL}_float64_t2_wheel",
             TIMES_OUT}
 #: SLURM jobs the sweep must submit, by rule: one batch per thread count and round (2 x 2), one

@@ -55,7 +55,7 @@ def test_stale_lock_is_unlocked_and_a_live_one_is_kept(tmp_path):
     again = run_numperf("unlock-stale", "--directory", tmp_path)
     assert again.stderr == ""  # nothing to do: no message
 
-    rerun = snakemake(tmp_path, "--configfile", tmp_path / "tiny.yaml", env=ENV)  # as `make sweep` runs it
+    snakemake(tmp_path, "--configfile", tmp_path / "tiny.yaml", env=ENV)  # as `make sweep` runs it
     runs = pd.read_csv(tmp_path / "results" / "tables" / "runs.csv")
     assert len(runs) == 24 and set(runs["status"]) <= {"ok", "skipped"}
     manifests = (tmp_path / "results" / "locktest" / "wheel" / "batches").glob("*.json")

@@ -239,7 +239,8 @@ def combine(procs: pd.DataFrame) -> pd.DataFrame:
             "start_utc": group["start_utc"].min(), "end_utc": group["end_utc"].dropna().max(),
             "slurm_job_id": ",".join(str(j) for j in group["slurm_job_id"].dropna()) or None,
         })
-        row.update({k: checked[k].iloc[0] for k in procs.columns if k.startswith(CHECK_PREFIX) and len(checked)})
+        if len(checked):
+            row.update({k: checked[k].iloc[0] for k in procs.columns if k.startswith(CHECK_PREFIX)})
         if "time_median_s" in timing:
             row["gflops"] = _per_second(row["flops"], timing["time_median_s"]) / 1e9
             row["gbytes_per_s"] = _per_second(row["bytes_moved"], timing["time_median_s"]) / 1e9
@@ -450,8 +451,8 @@ def dtype_table(runs: pd.DataFrame, min_effect: float = stats.MIN_EFFECT) -> pd.
         if out.empty:
             continue
         r = ratio_columns(out, "_float64", "_float32", min_effect, ("float64 faster", "float32 faster"))
-        out["float64_over_float32_time"], out["ci_low"], out["ci_high"] = r["ratio"], r["ci_low"], r["ci_high"]
-        out["verdict"] = r["verdict"]
+        out["float64_over_float32_time"], out["ci_low"] = r["ratio"], r["ci_low"]
+        out["ci_high"], out["verdict"] = r["ci_high"], r["verdict"]
         parts.append(out.drop(columns=["time_process_medians_s_float32", "time_process_medians_s_float64"]))
     keys = _keys(ok, "method", "threads")
     cols = keys + [f"{c}_{d}" for c in ("time_median_s", "max_rel_error") for d in ("float32", "float64")]

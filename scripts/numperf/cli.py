@@ -181,9 +181,11 @@ def _cmd_run_case(args) -> int:
 
 
 def _add_run_batch(sub) -> None:
-    p = sub.add_parser("run-batch", help="measure one process of every case in a case list (one workflow job)",
+    p = sub.add_parser("run-batch",
+                       help="measure one process of every case in a case list (one workflow job)",
                        description="Measure process --process of every case in a case list written by the "
-                       "workflow, each in its own fresh child; write each record atomically, then a manifest.")
+                       "workflow, each in its own fresh child; write each record atomically, then a "
+                       "manifest.")
     p.add_argument("--cases", required=True, help="case list (results/<host>/<backend>/cases/<batch>.json)")
     p.add_argument("--process", type=_nonneg_int, required=True, help="round: process index of every case")
     p.add_argument("--allocated-cpus", type=_positive_int,

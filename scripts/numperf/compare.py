@@ -1,6 +1,7 @@
 """Compare two (host, backend) selections over the cases they share.
 
-For every shared case (method, n, m, d, dtype, threads, inputs) the time ratio A/B gets an
+For every shared case (family, method, dtype, threads and the family's parameters, the
+``p_<name>`` columns) the time ratio A/B gets an
 interval from the spread between each side's processes (numperf.stats) and a verdict that
 needs both a clear interval and a difference of at least ``min_effect``; a geometric mean
 over the shared cases, with its own interval and verdict, summarizes.
@@ -15,7 +16,8 @@ import pandas as pd
 
 from numperf import aggregate, stats
 
-CASE = ["method", "n", "m", "d", "dtype", "threads", "inputs"]
+#: Columns that identify a case besides its ``p_<name>`` parameters.
+CASE = ["family", "method", "dtype", "threads"]
 
 
 def _cases(results: Path) -> pd.DataFrame:
@@ -43,7 +45,7 @@ def resolve(cases: pd.DataFrame, selection: dict) -> tuple[str, str]:
     return host, backend
 
 
-COLUMNS = CASE + ["time_median_a_s", "time_median_b_s", "time_ratio_a_over_b", "ci_low", "ci_high",
+RESULT_COLUMNS = ["time_median_a_s", "time_median_b_s", "time_ratio_a_over_b", "ci_low", "ci_high",
                   "verdict", "n_processes_a", "n_processes_b", "noisy_a", "noisy_b",
                   "numpy_version_a", "numpy_version_b"]
 
@@ -53,16 +55,26 @@ def compare(results: str | Path, a: dict, b: dict,
     """Per-case ratios A/B with intervals and verdicts, and a geometric-mean summary."""
     cases = _cases(Path(results))
     (ha, ba), (hb, bb) = resolve(cases, a), resolve(cases, b)
-    keep = CASE + ["time_median_s", "time_process_medians_s", "n_processes", "noisy", "numpy_version"]
-    sa = cases[(cases["host_id"] == ha) & (cases["backend"] == ba)][keep]
-    sb = cases[(cases["host_id"] == hb) & (cases["backend"] == bb)][keep]
-    shared = sa.merge(sb, on=CASE, suffixes=("_a", "_b"))
-    r = aggregate.ratio_columns(shared, "_a", "_b", min_effect, ("A faster", "B faster"))
-    shared["time_ratio_a_over_b"], shared["ci_low"], shared["ci_high"] = r["ratio"], r["ci_low"], r["ci_high"]
-    shared["verdict"] = r["verdict"]
-    table = shared.rename(columns={"time_median_s_a": "time_median_a_s",
-                                   "time_median_s_b": "time_median_b_s"})
-    table = table[COLUMNS].sort_values(CASE).reset_index(drop=True)
+    parts = []
+    for _, rows, own in aggregate._by_family(cases):
+        keys = CASE + own
+        keep = keys + ["time_median_s", "time_process_medians_s", "n_processes", "noisy", "numpy_version"]
+        sa = rows[(rows["host_id"] == ha) & (rows["backend"] == ba)][keep]
+        sb = rows[(rows["host_id"] == hb) & (rows["backend"] == bb)][keep]
+        parts.append(sa.merge(sb, on=keys, suffixes=("_a", "_b")))
+    shared = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    columns = CASE + aggregate.param_columns(cases) + RESULT_COLUMNS
+    if shared.empty:
+        table = pd.DataFrame(columns=columns)
+    else:
+        r = aggregate.ratio_columns(shared, "_a", "_b", min_effect, ("A faster", "B faster"))
+        shared["time_ratio_a_over_b"], shared["ci_low"], shared["ci_high"] = r["ratio"], r["ci_low"], \
+            r["ci_high"]
+        shared["verdict"] = r["verdict"]
+        table = shared.rename(columns={"time_median_s_a": "time_median_a_s",
+                                       "time_median_s_b": "time_median_b_s"})
+        table = table.reindex(columns=columns).sort_values(CASE,
+                                                           key=aggregate._sort_key).reset_index(drop=True)
     summary = {"a": f"{ha}/{ba}", "b": f"{hb}/{bb}", "shared_cases": len(table), "min_effect": min_effect,
                "confidence": stats.CONFIDENCE}
     if len(table):

@@ -53,7 +53,8 @@ def family_block_schema(fam: family.Family) -> dict:
     params = {p.name: _values(p.schema()) for p in fam.params}
     methods = {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": list(fam.methods)}}
     dtypes = {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": list(fam.dtypes)}}
-    threads = {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "integer", "minimum": 1}}
+    threads = {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "integer",
+                                                                              "minimum": 1}}
     numeric = [p for p in fam.params if p.kind in ("int", "float")]
     exclude = {"method": {"enum": list(fam.methods)}, "dtype": {"enum": list(fam.dtypes)},
                "backend": {"type": "string"}, "threads": {"type": "integer", "minimum": 1},
@@ -83,7 +84,8 @@ def family_block_schema(fam: family.Family) -> dict:
 def _schema() -> dict:
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
     fams = family.registry()
-    schema["properties"]["families"]["properties"] = {name: family_block_schema(f) for name, f in fams.items()}
+    schema["properties"]["families"]["properties"] = {name: family_block_schema(f) for name,
+                                                      f in fams.items()}
     schema["properties"]["dtypes"]["items"]["enum"] = sorted({d for f in fams.values() for d in f.dtypes})
     schema["properties"]["backends"]["items"]["enum"] = list(backends.REGISTRY)
     return schema
@@ -120,7 +122,8 @@ def _describe(schema: dict) -> str:
         return "one of " + ", ".join(map(str, schema["enum"]))
     bounds = "".join(f" {op} {schema[k]:g}" for k, op in (("minimum", ">="), ("maximum", "<="))
                      if k in schema)
-    return f"{'a whole number' if schema.get('type') == 'integer' else 'a ' + str(schema.get('type'))}{bounds}"
+    kind = "a whole number" if schema.get("type") == "integer" else f"a {schema.get('type')}"
+    return f"{kind}{bounds}"
 
 
 def _schema_problems(cfg: dict, schema: dict) -> list[str]:
@@ -137,8 +140,8 @@ def _schema_problems(cfg: dict, schema: dict) -> list[str]:
             problems.append(f"{_path(err)}: {err.instance!r} is not allowed; allowed: {allowed}")
         elif err.validator == "oneOf":
             one = _describe(err.validator_value[0])
-            problems.append(f"{_path(err)}: {err.instance!r} is not allowed; allowed: {one}, or a list of such "
-                            "values")
+            problems.append(f"{_path(err)}: {err.instance!r} is not allowed; allowed: {one}, or a list "
+                            "of such values")
         elif err.validator == "additionalProperties":
             known = ", ".join(err.schema.get("properties", {})) or "(none)"
             problems.append(f"{_path(err)}: {err.message}; known keys: {known}")
@@ -355,7 +358,8 @@ def _cases(cfg: dict, host_id: str) -> list[Case]:
         dtypes = block.get("dtypes") or [d for d in cfg["dtypes"] if d in fam.dtypes]
         threads = block.get("threads") or cfg["threads"]
         for g, point in enumerate(block.get("grid") or [{}]):
-            for params, backend, dtype, t in itertools.product(_point_values(fam, block, point), cfg["backends"],
+            for params, backend, dtype, t in itertools.product(_point_values(fam, block, point),
+                                                               cfg["backends"],
                                                                point.get("dtypes", dtypes),
                                                                point.get("threads", threads)):
                 for method in point.get("methods", methods):

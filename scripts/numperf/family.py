@@ -54,14 +54,13 @@ class Param:
         if want is float and isinstance(value, int) and not isinstance(value, bool):
             ok_type = True
         if not ok_type:
-            return f"{value!r} is not a{'n' if self.kind == 'int' else ''} {self.kind}; allowed: {self._allowed()}"
+            article = "an" if self.kind == "int" else "a"
+            return f"{value!r} is not {article} {self.kind}; allowed: {self._allowed()}"
         if self.choices is not None and value not in self.choices:
             return f"{value!r} is not allowed; allowed: {', '.join(map(str, self.choices))}"
         low = self.minimum is not None and value < self.minimum
         if low or (self.maximum is not None and value > self.maximum):
-            bounds = " and ".join(b for b in (f">= {self.minimum:g}" if self.minimum is not None else "",
-                                              f"<= {self.maximum:g}" if self.maximum is not None else "") if b)
-            return f"{value!r} is out of range; allowed: {self.kind} {bounds}"
+            return f"{value!r} is out of range; allowed: {self._allowed()}"
         return None
 
     def _allowed(self) -> str:

@@ -26,7 +26,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from numperf import aggregate, family, inputs, methods, record  # noqa: E402
+from numperf import aggregate, family, inputs, record  # noqa: E402
 
 #: The CSV tables written by ``numperf.aggregate`` that the figures read.
 TABLES = ("runs", "speedup", "scaling", "memory", "dtype", "failures")  # the ones figures read
@@ -1162,7 +1162,8 @@ def facet_lines(fig, df: pd.DataFrame, *, x: str, y: str, xlabel: str, ylabel: s
 
 def facet_bars(fig, df: pd.DataFrame, *, category: str, value: str, ylabel: str,
                panels: tuple[str, ...] = ("dtype",), ci: tuple[str, str] | None = None, log: bool = True,
-               ncols: int = 3, ref: float | None = None, ref_label: str | None = None, hue: str | None = None):
+               ncols: int = 3, ref: float | None = None, ref_label: str | None = None,
+               hue: str | None = None):
     """Bars of ``value`` per ``category`` (one bar group per category, one bar per ``hue`` value),
     one panel per value of ``panels``; hatched bars are noisy rows. Returns ``(handles, shown)``."""
     df = df.dropna(subset=[value]).copy()
@@ -1175,7 +1176,8 @@ def facet_bars(fig, df: pd.DataFrame, *, category: str, value: str, ylabel: str,
     nrows = -(-len(keys) // ncols)
     axes = _grid(fig, nrows, ncols)
     cats = method_order(df[category]) if category == "method" else sorted(df[category].unique(), key=str)
-    hues = (method_order(df[hue]) if hue == "method" else sorted(df[hue].unique(), key=str)) if hue else [None]
+    hues = (method_order(df[hue]) if hue == "method" else sorted(df[hue].unique(),
+                                                                 key=str)) if hue else [None]
     colours = _palette(hues if hue else cats)
     width = 0.8 / len(hues)
     for k, key in enumerate(keys):
@@ -1194,7 +1196,8 @@ def facet_bars(fig, df: pd.DataFrame, *, category: str, value: str, ylabel: str,
                 ax.bar(xpos, r[value], width * 0.92, color=colour, hatch="//" if r["noisy"] else None,
                        edgecolor="white" if not r["noisy"] else "0.2", lw=0.6)
                 if ci and np.isfinite(r[ci[0]]) and np.isfinite(r[ci[1]]):
-                    ax.errorbar(xpos, r[value], yerr=[[max(r[value] - r[ci[0]], 0)], [max(r[ci[1]] - r[value], 0)]],
+                    ax.errorbar(xpos, r[value], yerr=[[max(r[value] - r[ci[0]], 0)],
+                                                      [max(r[ci[1]] - r[value], 0)]],
                                 fmt="none", ecolor="0.15", elinewidth=0.9, capsize=2.5)
         if ref is not None:
             _ref_line(ax, ref, ref_label)

@@ -180,9 +180,8 @@ def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time
     garbage collector is run once before the samples and kept off during them.
     Peak RSS is read afterwards on single calls, with the allocator's mmap threshold fixed
     (``fix_mmap_threshold``): ``memory_calls`` of them, or, when one call fills a sample, one call
-    with ``trace`` and none without.
-    With ``trace``, the last of them also runs under tracemalloc; its peak (``traced_peak_bytes``)
-    and its result (``result``, for the caller's correctness check) are returned: no extra call.
+    with ``trace`` and none without. With ``trace``, one more call runs under tracemalloc; its peak
+    (``traced_peak_bytes``) and its result (``result``, for the caller's check) are returned.
     ``interference`` covers the timed samples.
     """
     last_s = None
@@ -217,12 +216,12 @@ def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time
             gc.enable()
     noise = interference(before, cpu_snapshot())
     fixed = fix_mmap_threshold()
-    # fast kernels: ``memory_calls`` untraced readings, then the traced call apart (tracemalloc's own
-    # bookkeeping would inflate a reading); a slow kernel (one call per sample) is read once, in the
-    # traced call itself, and not at all without ``trace``: its peak is a page count, the same in
-    # every process, and another call of it would cost more than all its samples' spread tells
+    # ``memory_calls`` untraced readings for a fast kernel; a slow kernel (one call per sample) is
+    # read once, and only in the process that also traces (its peak is a page count, the same in
+    # every process); the traced call is never a reading: tracemalloc's own bookkeeping (a record
+    # per live allocation) would inflate it
     calls = memory_calls if loops > 1 else (min(1, memory_calls) if trace else 0)
-    total = calls + (1 if trace and calls != 1 else 0)
+    total = calls + (1 if trace else 0)
     traced, result = None, None
     gc.collect()
     for k in range(total):

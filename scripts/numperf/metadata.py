@@ -6,8 +6,8 @@ Stdlib only at import time (also runs under Debian's Python).
 
 from __future__ import annotations
 
-import hashlib
 import functools
+import hashlib
 import os
 import platform
 import re

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from numperf.family import MemoryModel  # noqa: F401 - the models below build it
+
 #: Default row-block size of ``chunked`` (the seed notebook's chunk size).
 DEFAULT_CHUNK_ROWS = 100
 #: Bytes of output rows that ``blocked`` keeps hot per block (a typical L2 size).
@@ -35,34 +37,6 @@ EXACT_TAU = 0.5
 RECOMPUTE_BYTES = 1 << 16
 #: ``tiled_numpy``: bytes of output per full-width row panel (NumPy's passes want long rows).
 PANEL_BYTES = 1 << 22
-
-
-@dataclass(frozen=True)
-class MemoryModel:
-    """Predicted bytes of one call: inputs, transient intermediates and the result."""
-
-    input_bytes: int
-    intermediate_bytes: int
-    output_bytes: int
-
-    @property
-    def peak_bytes(self) -> int:
-        """Everything alive at the worst moment, inputs included (the seed's 'peak')."""
-        return self.input_bytes + self.intermediate_bytes + self.output_bytes
-
-    @property
-    def kernel_peak_bytes(self) -> int:
-        """Bytes the call adds above the caller's baseline (what peak RSS measures)."""
-        return self.intermediate_bytes + self.output_bytes
-
-    def as_dict(self) -> dict:
-        return {
-            "input_bytes": self.input_bytes,
-            "intermediate_bytes": self.intermediate_bytes,
-            "output_bytes": self.output_bytes,
-            "peak_bytes": self.peak_bytes,
-            "kernel_peak_bytes": self.kernel_peak_bytes,
-        }
 
 
 @dataclass(frozen=True)

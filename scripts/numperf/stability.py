@@ -53,7 +53,8 @@ def stability(config_path: str | Path, workdir: str | Path, label: str | None = 
             continue
         tables.append(table.assign(backend=backend))
         summaries.append({"backend": backend, **summary})
-    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=compare.COLUMNS)
+    empty = pd.DataFrame(columns=compare.CASE + compare.RESULT_COLUMNS)
+    table = pd.concat(tables, ignore_index=True) if tables else empty
     with record.atomic_write(workdir / "stability.csv") as fh:
         table.to_csv(fh, index=False)
     summary = {"config": str(config_path), "hosts": hosts, "processes": cfg["processes"],

@@ -48,6 +48,8 @@ localrules:
 rule case_list:
     output:
         f"{RECORD_ROOT}/{{backend}}/cases/{{batch}}.json",
+    log:
+        f"{RECORD_ROOT}/logs/{{backend}}/cases_{{batch}}.log",
     params:
         cases=lambda wildcards: [c.to_json() for c in batch_cases(wildcards)],
     conda:
