@@ -90,6 +90,12 @@ def test_slow_kernels_run_once_per_sample_and_one_extra_call_reads_the_peak():
     assert raw["loops"] == 1 and len(raw["time_s"]) == 3 and len(calls) == 5
     assert len(raw["peak_rss_bytes"]) == 1 and raw["peak_rss_bytes"][0] == pytest.approx(100e6, rel=0.1)
     assert raw["traced_peak_bytes"] == pytest.approx(100e6, rel=0.01) and raw["result"].size == 12_500_000
+    # a slow kernel with large allocations is not traced: the memory call's result goes to the check
+    calls.clear()
+    raw = measure.timed_runs(lambda: calls.append(1) or np.ones(100 * 10**6 // 8), repeats=3, warmup=0,
+                             min_time_s=1e-6, trace=True, trace_slow=False)
+    assert len(calls) == 4 and raw["traced_peak_bytes"] is None and raw["result"].size == 12_500_000
+    assert raw["peak_rss_bytes"][0] == pytest.approx(100e6, rel=0.1)
     # the other processes of a case read no memory for a slow kernel: no extra call
     calls.clear()
     raw = measure.timed_runs(lambda: calls.append(1) or np.ones(100 * 10**6 // 8), repeats=3, warmup=0,

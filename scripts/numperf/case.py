@@ -18,6 +18,9 @@ from datetime import UTC, datetime
 
 from numperf import family, measure, metadata
 
+#: A slow kernel (one call per sample) gets a traced call only when its modelled allocations are
+#: below this: larger ones are measured by peak RSS, and tracing them would cost one more slow call.
+TRACE_SLOW_BELOW_BYTES = 64 * 10**6
 #: Address space allowed on top of the process's size when the guard is armed
 #: (BLAS thread stacks and buffers allocated lazily, malloc arenas).
 AS_SLACK_BYTES = 512 * 2**20
@@ -96,9 +99,10 @@ def _measure(spec: dict) -> dict:
         rec["guard_address_space_bytes"] = _guard_address_space(spec.get("mem_limit_bytes", 0))
 
         kernel = lambda: method.kernel(inputs, threads=threads, **options)  # noqa: E731
+        model = method.memory(params, dtype, options)
         raw = measure.timed_runs(kernel, spec["repeats"], spec["warmup"],
                                  min_time_s=spec.get("min_sample_time_s", 0.0), loops=spec.get("loops"),
-                                 trace=checks)
+                                 trace=checks, trace_slow=model.kernel_peak_bytes < TRACE_SLOW_BELOW_BYTES)
         rec["traced_peak_bytes"] = raw["traced_peak_bytes"]
         if checks:  # the traced memory call's result
             found = fam.check(method.name, raw.pop("result"), inputs, params, dtype, rng)

@@ -1236,6 +1236,7 @@ def render(name: str, tables_dir: str | Path, out_png: str | Path, out_svg: str 
     with record.atomic_write(out_png, "wb") as fh:
         fig.savefig(fh, format="png", dpi=DPI)
     if out_svg is not None:
+        fig.set_layout_engine("none")  # keep the layout the PNG was drawn with; no second solve
         with record.atomic_write(out_svg, "wb") as fh:
             fig.savefig(fh, format="svg")
 

@@ -173,7 +173,8 @@ def fix_mmap_threshold(threshold_bytes: int = MEMORY_MMAP_THRESHOLD_BYTES) -> bo
 
 
 def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time_s: float = 0.0,
-               loops: int | None = None, memory_calls: int = 3, trace: bool = False) -> dict:
+               loops: int | None = None, memory_calls: int = 3, trace: bool = False,
+               trace_slow: bool = True) -> dict:
     """Warm up, calibrate loops, then take ``repeats`` timed samples, then peak-memory readings.
 
     A sample runs the kernel ``loops`` times; ``time_s`` holds time per call (sample / loops). The
@@ -182,6 +183,8 @@ def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time
     (``fix_mmap_threshold``): ``memory_calls`` of them, or, when one call fills a sample, one call
     with ``trace`` and none without. With ``trace``, one more call runs under tracemalloc; its peak
     (``traced_peak_bytes``) and its result (``result``, for the caller's check) are returned.
+    With ``trace_slow`` False, a slow kernel skips the traced call and returns its memory call's
+    result (for large allocations, which RSS measures, tracemalloc adds nothing but a call).
     ``interference`` covers the timed samples.
     """
     last_s = None
@@ -221,26 +224,30 @@ def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time
     # every process); the traced call is never a reading: tracemalloc's own bookkeeping (a record
     # per live allocation) would inflate it
     calls = memory_calls if loops > 1 else (min(1, memory_calls) if trace else 0)
-    total = calls + (1 if trace else 0)
+    # a slow kernel whose allocations RSS sees well (``trace_slow`` False) is not traced: its last
+    # memory call's result goes to the check instead, saving one slow call
+    tracing = trace and (loops > 1 or trace_slow or calls == 0)
+    total = calls + (1 if tracing else 0)
     traced, result = None, None
     gc.collect()
     for k in range(total):
         release_free_memory()
-        last = trace and k == total - 1
-        if last:
+        last = k == total - 1
+        traced_call = tracing and last
+        if traced_call:
             tracemalloc.start()
         baseline = reset_peak_rss()
         try:
             result = kernel()
             peak = max(0, peak_rss_bytes() - baseline)
-            if last:
+            if traced_call:
                 traced = tracemalloc.get_traced_memory()[1]
         finally:
-            if last:
+            if traced_call:
                 tracemalloc.stop()
         if k < calls:
             peaks.append(peak)
-        if not last:
+        if not (last and trace):
             del result
             result = None
     return {"time_s": times, "loops": loops, "peak_rss_bytes": peaks, "interference": noise,
