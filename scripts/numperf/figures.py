@@ -1107,6 +1107,35 @@ def _panel_title(cols: list[str], key: tuple) -> str:
                       for c, v in zip(cols, key, strict=True))
 
 
+def _facets(fig, df: pd.DataFrame, panels: tuple[str, ...], ncols: int) -> list[tuple]:
+    """The panels of a family figure, one per value of ``panels`` (and per host · backend when there
+    are several): (axes, title, rows) each; grid cells left over are hidden."""
+    cols, keys = _panel_keys(df, panels)
+    ncols = min(ncols, len(keys))
+    nrows = -(-len(keys) // ncols)
+    axes = _grid(fig, nrows, ncols)
+    for k in range(len(keys), nrows * ncols):
+        axes[k // ncols, k % ncols].set_axis_off()
+    out = []
+    for k, key in enumerate(keys):
+        sub = df
+        for c, v in zip(cols, key, strict=True):
+            sub = sub[sub[c] == v]
+        out.append((axes[k // ncols, k % ncols], _panel_title(cols, key), sub))
+    return out
+
+
+def _plottable(fig, df: pd.DataFrame, needed: list[str], what: str) -> pd.DataFrame | None:
+    """The rows that have every ``needed`` value, with ``noisy`` as bool; None (and a message panel)
+    when there are none."""
+    df = df.dropna(subset=needed).copy()
+    if df.empty:
+        _message(fig, f"No ok rows with {what}.")
+        return None
+    df["noisy"] = _as_bool(df["noisy"]) if "noisy" in df else False
+    return df
+
+
 def facet_lines(fig, df: pd.DataFrame, *, x: str, y: str, xlabel: str, ylabel: str,
                 panels: tuple[str, ...] = ("dtype",), lines: str = "method", styles: str | None = "threads",
                 ci: tuple[str, str] | None = ("time_ci_low_s", "time_ci_high_s"), logx: bool = True,
@@ -1116,23 +1145,13 @@ def facet_lines(fig, df: pd.DataFrame, *, x: str, y: str, xlabel: str, ylabel: s
     (and per host · backend when there are several), one colour per ``lines`` value, one line style
     per ``styles`` value, hollow markers for noisy rows, error bars from the ``ci`` columns.
     Returns ``(legend_handles, shown_rows)`` for ``register``."""
-    df = df.dropna(subset=[x, y]).copy()
-    if df.empty:
-        _message(fig, f"No ok rows with {y} to plot against {x}.")
+    df = _plottable(fig, df, [x, y], f"{y} to plot against {x}")
+    if df is None:
         return None, None
-    df["noisy"] = _as_bool(df["noisy"]) if "noisy" in df else False
-    cols, keys = _panel_keys(df, panels)
-    ncols = min(ncols, len(keys))
-    nrows = -(-len(keys) // ncols)
-    axes = _grid(fig, nrows, ncols)
     colours = _palette(method_order(df[lines]) if lines == "method" else sorted(df[lines].unique()))
     style_values = sorted(df[styles].unique()) if styles else [None]
     style_map = _style_map(style_values)
-    for k, key in enumerate(keys):
-        ax = axes[k // ncols, k % ncols]
-        sub = df
-        for c, v in zip(cols, key, strict=True):
-            sub = sub[sub[c] == v]
+    for ax, title, sub in _facets(fig, df, panels, ncols):
         for (line, style), g in sub.groupby([lines, styles] if styles else [lines, lines], sort=False):
             _series(ax, g[x], g[y], color=colours[line], ls=style_map[style if styles else None],
                     noisy=g["noisy"], ci=(g[ci[0]], g[ci[1]]) if ci else None)
@@ -1141,11 +1160,9 @@ def facet_lines(fig, df: pd.DataFrame, *, x: str, y: str, xlabel: str, ylabel: s
         _log_axes(ax, x=logx, y=logy)
         if not logx:
             ax.grid(True, alpha=0.35)
-        ax.set_title(_panel_title(cols, key), fontsize=10)
+        ax.set_title(title, fontsize=10)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
-    for k in range(len(keys), nrows * ncols):
-        axes[k // ncols, k % ncols].set_axis_off()
     handles = [_section(lines), *[Line2D([], [], color=c, marker="o", ms=5, lw=1.6, label=str(v))
                                   for v, c in colours.items()]]
     if styles and len(style_values) > 1:
@@ -1166,25 +1183,15 @@ def facet_bars(fig, df: pd.DataFrame, *, category: str, value: str, ylabel: str,
                hue: str | None = None):
     """Bars of ``value`` per ``category`` (one bar group per category, one bar per ``hue`` value),
     one panel per value of ``panels``; hatched bars are noisy rows. Returns ``(handles, shown)``."""
-    df = df.dropna(subset=[value]).copy()
-    if df.empty:
-        _message(fig, f"No ok rows with {value} to plot.")
+    df = _plottable(fig, df, [value], f"{value} to plot")
+    if df is None:
         return None, None
-    df["noisy"] = _as_bool(df["noisy"]) if "noisy" in df else False
-    cols, keys = _panel_keys(df, panels)
-    ncols = min(ncols, len(keys))
-    nrows = -(-len(keys) // ncols)
-    axes = _grid(fig, nrows, ncols)
     cats = method_order(df[category]) if category == "method" else sorted(df[category].unique(), key=str)
     hues = (method_order(df[hue]) if hue == "method" else sorted(df[hue].unique(),
                                                                  key=str)) if hue else [None]
     colours = _palette(hues if hue else cats)
     width = 0.8 / len(hues)
-    for k, key in enumerate(keys):
-        ax = axes[k // ncols, k % ncols]
-        sub = df
-        for c, v in zip(cols, key, strict=True):
-            sub = sub[sub[c] == v]
+    for ax, title, sub in _facets(fig, df, panels, ncols):
         for h, hv in enumerate(hues):
             for i, cat in enumerate(cats):
                 row = sub[(sub[category] == cat) & ((sub[hue] == hv) if hue else True)]
@@ -1206,10 +1213,8 @@ def facet_bars(fig, df: pd.DataFrame, *, category: str, value: str, ylabel: str,
             ax.set_yscale("log")
             fit_ticks(ax, "y")
         ax.grid(True, axis="y", alpha=0.35)
-        ax.set_title(_panel_title(cols, key), fontsize=10)
+        ax.set_title(title, fontsize=10)
         ax.set_ylabel(ylabel)
-    for k in range(len(keys), nrows * ncols):
-        axes[k // ncols, k % ncols].set_axis_off()
     handles = [_section(hue), *[Patch(color=colours[h], label=str(h)) for h in hues]] if hue else []
     if ci:
         handles.append(Line2D([], [], color="0.2", marker="|", ls="none", ms=8, label=CI_TEXT))
