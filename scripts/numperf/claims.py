@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from numperf import aggregate, record, stats
+from numperf import aggregate, measure, record, stats
 
 VERDICTS = ("holds", "fails", "inconclusive", "not measured")
 SUPPORTS, CONTRADICTS, UNDECIDED = "supports", "contradicts", "undecided"
@@ -235,6 +235,34 @@ def ok_rows(scope: Scope) -> pd.DataFrame:
     if runs.empty:
         return runs
     return runs[(runs["status"] == "ok") & runs["time_median_s"].notna()]
+
+
+def _finite(v) -> float | None:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def peaks(*rows) -> tuple[list[tuple[float, float]], str] | None:
+    """(low, high) peak bytes of each runs.csv row, all of one kind: peak RSS (median to max over
+    single calls) where RSS sees every one of them, else tracemalloc's peak of one call; None when
+    neither was measured for all of them."""
+    rss = [_finite(r.get("peak_rss_bytes")) for r in rows]
+    if all(v is not None and v >= measure.RSS_VISIBLE_BYTES for v in rss):
+        highs = [_finite(r.get("peak_rss_max_bytes")) for r in rows]
+        return [(lo, max(hi or lo, lo)) for lo, hi in zip(rss, highs, strict=True)], "peak RSS"
+    traced = [_finite(r.get("traced_peak_bytes")) for r in rows]
+    if all(t is not None and t > 0 for t in traced):
+        return [(t, t) for t in traced], "traced peak"
+    return None
+
+
+def peak_range(row) -> tuple[float, float, str] | None:
+    """``peaks`` of one row as (low, high, kind)."""
+    got = peaks(row)
+    return None if got is None else (*got[0][0], got[1])
 
 
 def case_keys(df: pd.DataFrame) -> list[str]:

@@ -29,8 +29,6 @@ MEM_MARGIN = 1.25
 #: Deliberately pessimistic throughputs used only to size runtime requests.
 PESSIMISTIC_FLOPS_PER_S = 2e8
 PESSIMISTIC_BYTES_PER_S = 2e8
-#: Keys of a family block besides the family's own parameters.
-BLOCK_KEYS = ("methods", "dtypes", "threads", "grid", "method_params", "exclude", "baseline")
 #: Folders numperf itself writes under results/; a host id must not collide with them.
 RESERVED_HOST_IDS = metadata.RESERVED_HOST_IDS
 
@@ -314,8 +312,6 @@ class Case:
     mem_mb: int
     runtime_s: float
     path: str
-    #: index of the exclusion rule of its family block that skipped it (None: not excluded)
-    exclude_index: int | None = None
 
     @property
     def case_id(self) -> str:
@@ -382,11 +378,10 @@ def _case(cfg, host_id, budget, name, block, method, params, dtype, threads, bac
                         time_limit_s=float(cfg["time_limit_s"]), mem_budget_bytes=budget)
     except ValueError as exc:
         raise ValueError(f"families.{name}: {exc}") from None
-    skip, index = None, None
-    for i, rule in enumerate(block.get("exclude", [])):
+    skip = None
+    for rule in block.get("exclude", []):
         if _exclusion_matches(rule, spec):
             skip = "excluded: " + rule.get("reason", ", ".join(f"{k}={v}" for k, v in rule.items()))
-            index = i
             break
     meth = spec.method_spec
     skip = skip or meth.skip(spec.params, spec.dtype)
@@ -400,7 +395,7 @@ def _case(cfg, host_id, budget, name, block, method, params, dtype, threads, bac
     expected_s = 2 + work_s * calls + 2 * spec.repeats * spec.min_sample_time_s
     runtime_s = min(expected_s, spec.time_limit_s + 10) if runs else 1.0
     path = f"results/{host_id}/{backend}/records/{spec.case_id}/p{{process}}.json"
-    return Case(spec, host_id, skip, mem_mb, runtime_s, path, index)
+    return Case(spec, host_id, skip, mem_mb, runtime_s, path)
 
 
 def expand_cases(cfg: dict, host_id: str) -> dict[str, Case]:

@@ -26,7 +26,7 @@ import math
 
 import pandas as pd
 
-from numperf import aggregate, findings, stats
+from numperf import aggregate, findings, measure, stats
 from numperf.claims import (
     CONTRADICTS,
     SUPPORTS,
@@ -39,6 +39,7 @@ from numperf.claims import (
     from_verdict,
     lower_supports,
     near,
+    peaks,
     within,
 )
 
@@ -52,7 +53,7 @@ TRICK = "gemm_trick"  # the seed trick, the distance family's baseline
 #: Relative slack of every memory bound (allocator rounding, page granularity, small buffers).
 MEMORY_TOLERANCE = 0.10
 #: Below this, peak RSS cannot see allocations: tracemalloc's peak is used instead.
-RSS_VISIBLE_BYTES = findings.RSS_VISIBLE_BYTES
+RSS_VISIBLE_BYTES = measure.RSS_VISIBLE_BYTES
 #: "Little precision lost": the largest relative error of float32 distances (4 significant digits).
 FLOAT32_SMALL_REL_ERROR = 1e-4
 #: "Not that much": a backend's geometric-mean time ratio to the reference stays within this factor.
@@ -122,27 +123,6 @@ def _speed_cases(df: pd.DataFrame, supports: str = "faster",
     return [Case(_label(r, dtype=dtype), from_verdict(str(r["verdict"]), supports, contradicts),
                  float(r["speedup"]), float(r["low"]), float(r["high"]), _group(r), f"verdict {r['verdict']}")
             for _, r in df.sort_values(CASE if dtype else [c for c in CASE if c != "dtype"]).iterrows()]
-
-
-def _rss_visible(r) -> bool:
-    v = r.get("peak_rss_bytes")
-    return v is not None and math.isfinite(float(v)) and float(v) >= RSS_VISIBLE_BYTES
-
-
-def peaks(*rows) -> tuple[list[tuple[float, float]], str] | None:
-    """(low, high) peak bytes of each runs.csv row, all of one kind: peak RSS (median over repetitions,
-    max over repetitions) where RSS sees every one of them, else tracemalloc's peak of one call."""
-    if all(_rss_visible(r) for r in rows):
-        out = []
-        for r in rows:
-            hi = r.get("peak_rss_max_bytes")
-            hi = float(hi) if hi is not None and math.isfinite(float(hi)) else float(r["peak_rss_bytes"])
-            out.append((float(r["peak_rss_bytes"]), max(hi, float(r["peak_rss_bytes"]))))
-        return out, "peak RSS"
-    traced = [float(r.get("traced_peak_bytes", math.nan)) for r in rows]
-    if all(math.isfinite(t) and t > 0 for t in traced):
-        return [(t, t) for t in traced], "traced peak"
-    return None
 
 
 def _memory_pairs(scope: Scope, a: str, b: str, on: list[str], dtypes: tuple[str, str] | None = None):

@@ -883,6 +883,17 @@ def _size_panels(df: pd.DataFrame) -> list[tuple[int, int]]:
     return sorted({(int(n), int(d)) for n, d in zip(df["n"], df["d"], strict=True)})
 
 
+def _bar_panels(fig, df: pd.DataFrame, n_bars: int) -> list[tuple]:
+    """A grid of bar panels, one per (N, D) row and dtype column, wide enough for ``n_bars`` bars:
+    (axes, (n, d), dtype, rows) each."""
+    sizes, dtypes = _size_panels(df), _dtypes(df)
+    axes = _grid(fig, len(sizes), len(dtypes))
+    fig.set_size_inches(len(dtypes) * max(PANEL_W, 0.45 * n_bars + 1.0) + LEGEND_W,
+                        len(sizes) * (PANEL_H + 0.5) + 1.3)
+    return [(axes[i, j], (n, d), dtype, df[(df["n"] == n) & (df["d"] == d) & (df["dtype"] == dtype)])
+            for i, (n, d) in enumerate(sizes) for j, dtype in enumerate(dtypes)]
+
+
 def _method_bars(ax, sub: pd.DataFrame, meths: list[str], value: str, lo=None, hi=None, label=None) -> None:
     """Bars per method (x) and thread count (side by side, lighter = fewer threads), log y axis;
     ``label(value)`` is written at the foot of each bar."""
@@ -932,26 +943,19 @@ def draw_floor_fraction(tables, fig):
         _message(fig, "No roofline fractions: the results have no calibration (<results>/<host>/<backend>/"
                       "calibration/t<threads>.json) for the measured thread counts.")
         return None, None
-    sizes, dtypes = _size_panels(rf), _dtypes(rf)
     meths = method_order(rf["method"])
-    axes = _grid(fig, len(sizes), len(dtypes))
-    fig.set_size_inches(len(dtypes) * max(PANEL_W, 0.45 * len(meths) + 1.0) + LEGEND_W,
-                        len(sizes) * (PANEL_H + 0.5) + 1.3)
-    for i, (n, d) in enumerate(sizes):
-        for j, dtype in enumerate(dtypes):
-            ax = axes[i, j]
-            sub = rf[(rf["n"] == n) & (rf["d"] == d) & (rf["dtype"] == dtype)]
-            sub = sub.groupby(["method", "threads"], as_index=False).agg(
-                roofline_fraction=("roofline_fraction", "max"), noisy=("noisy", "any"))
-            _method_bars(ax, sub, meths, "roofline_fraction", label=lambda v: f"{1 / v:.1f}×")
-            ax.set_yscale("log")
-            fit_ticks(ax, "y")
-            _ref_line(ax, 1.0, "floor")
-            ax.axhline(1 / FLOOR_TARGET, color="0.3", lw=1.0, ls="--")
-            ax.set_title(f"N=M={n}, D={d} · {dtype}", fontsize=10)
-            ax.set_ylabel("floor / median time")
-            if sub.empty:
-                _empty_panel(ax, "no calibrated rows here")
+    for ax, (n, d), dtype, sub in _bar_panels(fig, rf, len(meths)):
+        sub = sub.groupby(["method", "threads"], as_index=False).agg(
+            roofline_fraction=("roofline_fraction", "max"), noisy=("noisy", "any"))
+        _method_bars(ax, sub, meths, "roofline_fraction", label=lambda v: f"{1 / v:.1f}×")
+        ax.set_yscale("log")
+        fit_ticks(ax, "y")
+        _ref_line(ax, 1.0, "floor")
+        ax.axhline(1 / FLOOR_TARGET, color="0.3", lw=1.0, ls="--")
+        ax.set_title(f"N=M={n}, D={d} · {dtype}", fontsize=10)
+        ax.set_ylabel("floor / median time")
+        if sub.empty:
+            _empty_panel(ax, "no calibrated rows here")
     handles = [_section("bar shade"), *_thread_handles(rf["threads"].unique()),
                _ref_handle("1 = at the floor"),
                Line2D([], [], color="0.3", lw=1.0, ls="--",
@@ -991,23 +995,16 @@ def draw_sklearn_speedup(tables, fig):
         _message(fig, "No speedups over scikit-learn: these results have no ok 'sklearn' rows to compare "
                       "with (add sklearn to the config's methods, and install scikit-learn).")
         return None, None
-    sizes, dtypes = _size_panels(sp), _dtypes(sp)
     meths = method_order(sp["method"])
-    axes = _grid(fig, len(sizes), len(dtypes))
-    fig.set_size_inches(len(dtypes) * max(PANEL_W, 0.45 * len(meths) + 1.0) + LEGEND_W,
-                        len(sizes) * (PANEL_H + 0.5) + 1.3)
-    for i, (n, d) in enumerate(sizes):
-        for j, dtype in enumerate(dtypes):
-            ax = axes[i, j]
-            sub = sp[(sp["n"] == n) & (sp["d"] == d) & (sp["dtype"] == dtype)]
-            _method_bars(ax, sub, meths, "speedup", "ci_low", "ci_high", label=lambda v: f"{v:.1f}×")
-            ax.set_yscale("log")
-            fit_ticks(ax, "y")
-            _ref_line(ax, 1.0, "as fast as scikit-learn")
-            if d <= SKLEARN_TARGET_MAX_D:
-                ax.axhline(SKLEARN_TARGET, color="0.3", lw=1.0, ls="--")
-            ax.set_title(f"N=M={n}, D={d} · {dtype}", fontsize=10)
-            ax.set_ylabel("sklearn time / method time (×)")
+    for ax, (n, d), dtype, sub in _bar_panels(fig, sp, len(meths)):
+        _method_bars(ax, sub, meths, "speedup", "ci_low", "ci_high", label=lambda v: f"{v:.1f}×")
+        ax.set_yscale("log")
+        fit_ticks(ax, "y")
+        _ref_line(ax, 1.0, "as fast as scikit-learn")
+        if d <= SKLEARN_TARGET_MAX_D:
+            ax.axhline(SKLEARN_TARGET, color="0.3", lw=1.0, ls="--")
+        ax.set_title(f"N=M={n}, D={d} · {dtype}", fontsize=10)
+        ax.set_ylabel("sklearn time / method time (×)")
     handles = [_section("bar shade"), *_thread_handles(sp["threads"].unique()),
                _ref_handle("1 = as fast as scikit-learn"),
                Line2D([], [], color="0.3", lw=1.0, ls="--", label=f"target: {SKLEARN_TARGET:g}× (D ≤ "

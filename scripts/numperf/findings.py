@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from numperf import aggregate, record
+from numperf import aggregate, measure, record
 
 #: The seed notebook's trick: the reference every speedup and memory saving is against.
 SEED_METHOD = "gemm_trick"
 #: Below this, peak RSS cannot see allocations (they come from resident heap pages): use the model.
-RSS_VISIBLE_BYTES = 1e6
+RSS_VISIBLE_BYTES = measure.RSS_VISIBLE_BYTES
 #: Backend the others are compared with when several ran (the PyPI wheel), if present.
 REFERENCE_BACKEND = "wheel"
 

@@ -131,6 +131,9 @@ def _calibrate(kernel, min_time_s: float, max_loops: int = 10**6, estimate_s: fl
         loops = int(min(max_loops, max(2 * loops, math.ceil(guess))))
 
 
+#: Below this, peak RSS cannot see a call's allocations (they come from heap pages that are already
+#: resident); tracemalloc's peak is what measures them.
+RSS_VISIBLE_BYTES = 1e6
 #: glibc mallopt parameters (malloc.h)
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 #: Allocations above this get fresh pages from the kernel, and go back to it when freed, during the
@@ -227,29 +230,19 @@ def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time
     # a slow kernel whose allocations RSS sees well (``trace_slow`` False) is not traced: its last
     # memory call's result goes to the check instead, saving one slow call
     tracing = trace and (loops > 1 or trace_slow or calls == 0)
-    total = calls + (1 if tracing else 0)
-    traced, result = None, None
+    result = None
     gc.collect()
-    for k in range(total):
+    for _ in range(calls):
         release_free_memory()
-        last = k == total - 1
-        traced_call = tracing and last
-        if traced_call:
-            tracemalloc.start()
         baseline = reset_peak_rss()
-        try:
-            result = kernel()
-            peak = max(0, peak_rss_bytes() - baseline)
-            if traced_call:
-                traced = tracemalloc.get_traced_memory()[1]
-        finally:
-            if traced_call:
-                tracemalloc.stop()
-        if k < calls:
-            peaks.append(peak)
-        if not (last and trace):
+        result = kernel()
+        peaks.append(max(0, peak_rss_bytes() - baseline))
+        if not (trace and not tracing):
             del result
             result = None
+    traced = None
+    if tracing:
+        traced, result = traced_call(kernel)
     return {"time_s": times, "loops": loops, "peak_rss_bytes": peaks, "interference": noise,
             "fixed_mmap_threshold": fixed, "traced_peak_bytes": traced, "result": result}
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from numperf import measure
 from numperf.family import Check, Family, FigureDecl, MemoryModel, Method, Param, Skip
 
 FAMILY_NAME = "creation"
@@ -171,26 +172,10 @@ FAMILY = Family(
 #: Relative slack of the memory bounds (allocator headers, rounding), and an absolute one for pages.
 MEMORY_TOLERANCE = 0.10
 PAGE_SLACK_BYTES = 64 * 1024
-#: Below this, peak RSS cannot see an allocation (resident heap pages): tracemalloc's peak is used.
-RSS_VISIBLE_BYTES = 1e6
 
 
 def _label(r) -> str:
     return f"{int(r['rows'])}×{int(r['cols'])} {r['dtype']}"
-
-
-def peak_range(r) -> tuple[float, float, str] | None:
-    """(low, high, kind) of one call's measured peak: peak RSS (median to max over repetitions) where it
-    sees the allocation, else tracemalloc's peak of one call (exact for NumPy's buffers)."""
-    rss = r.get("peak_rss_bytes")
-    if rss is not None and np.isfinite(float(rss)) and float(rss) >= RSS_VISIBLE_BYTES:
-        hi = r.get("peak_rss_max_bytes")
-        hi = float(hi) if hi is not None and np.isfinite(float(hi)) else float(rss)
-        return float(rss), max(hi, float(rss)), "peak RSS"
-    traced = r.get("traced_peak_bytes")
-    if traced is not None and np.isfinite(float(traced)) and float(traced) > 0:
-        return float(traced), float(traced), "traced peak"
-    return None
 
 
 def _nbytes(r) -> float:
@@ -225,7 +210,7 @@ def _memory_rows(scope, methods: tuple[str, ...]):
 def _itemsize_cases(scope):
     """Measured peak of ones and full (which touch every page, so RSS sees them) against
     elements x itemsize."""
-    from numperf.claims import Case, within
+    from numperf.claims import Case, peak_range, within
 
     out = []
     for _, r in _memory_rows(scope, ("ones", "full")).iterrows():
@@ -244,7 +229,7 @@ def _itemsize_cases(scope):
 
 def _view_cases(scope):
     """arange + reshape: the reshape is a view (fact) and the call's peak is one buffer, not two."""
-    from numperf.claims import CONTRADICTS, Case, at_most
+    from numperf.claims import CONTRADICTS, Case, at_most, peak_range
 
     out = []
     for _, r in _memory_rows(scope, ("arange_reshape",)).iterrows():
@@ -361,7 +346,7 @@ def memory_frame(tables: dict):
                 "dtype": f"{r['dtype']}, {int(r['rows'])}×{int(r['cols'])}",
                 "noisy": False}  # bytes, not timings: the noisy flag does not apply
         values = [want, r.get("traced_peak_bytes"),
-                  r.get("peak_rss_bytes") if want >= RSS_VISIBLE_BYTES else None]
+                  r.get("peak_rss_bytes") if want >= measure.RSS_VISIBLE_BYTES else None]
         rows += [{**base, "measure": m, "bytes_per_element": float(v) / n}
                  for m, v in zip(MEASURES, values, strict=True) if v is not None and pd.notna(v)]
     df = pd.DataFrame(rows)

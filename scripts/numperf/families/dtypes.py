@@ -458,8 +458,7 @@ def bytes_per_element(scope) -> list:
 
 
 def memory_follows_itemsize(scope) -> list:
-    from numperf import distance_claims
-    from numperf.claims import Case, ok_rows, within
+    from numperf.claims import Case, ok_rows, peaks, within
 
     runs = ok_rows(scope)
     if runs.empty:
@@ -469,7 +468,7 @@ def memory_follows_itemsize(scope) -> list:
     for _, r in runs[runs["method"] == "times_two"].sort_values(["elements", "threads"]).iterrows():
         if r["dtype"] not in SEED_ITEMSIZE:
             continue
-        got = distance_claims.peaks(r)
+        got = peaks(r)
         if got is None:
             continue
         ((lo, hi),), kind = got
