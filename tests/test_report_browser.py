@@ -72,6 +72,28 @@ def _wait(driver, condition, what: str, timeout_s: float = 30):
         pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
 
 
+def _open_category(driver, report_html, category: str, xpath: str, what: str, attempts: int = 3):
+    """Load the report, click the menu entry ``category`` and return the elements at ``xpath``.
+
+    A click that lands while the app is still rendering its menu can be dropped (seen once on a
+    loaded CI machine), so the page is reloaded and the click repeated, at most ``attempts`` times.
+    """
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    for _ in range(attempts):
+        driver.get(report_html.as_uri())
+        link = _wait(driver, lambda d: d.find_elements(By.XPATH, f"//nav//a[normalize-space()='{category}']"),
+                     f"the menu entry {category!r}")[0]
+        link.click()
+        try:
+            return WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.XPATH, xpath))[0]
+        except TimeoutException:
+            continue
+    pytest.fail(f"{what} did not show under {category!r} after {attempts} clicks on the menu entry")
+
+
 def _screenshot(driver, path) -> Image.Image:
     """Save a screenshot and check it is not blank (many colours, a real share of ink)."""
     driver.save_screenshot(str(path))
@@ -131,13 +153,9 @@ def test_each_figure_opens_from_the_menu(report, browser, name, tmp_path):
     """Every figure of the tiny sweep (distances only) opens from the report's menu and shows ink."""
     from selenium.webdriver.common.by import By
 
-    browser.get((report / "results" / "report.html").as_uri())
     category = figures.FIGURES[name].category
-    link = _wait(browser, lambda d: d.find_elements(By.XPATH, f"//nav//a[normalize-space()='{category}']"),
-                 f"the menu entry {category!r}")[0]
-    link.click()
-    row = _wait(browser, lambda d: d.find_elements(By.XPATH, f"//nav//tr[td[normalize-space()='{name}']]"),
-                f"the result row {name!r} under {category!r}")[0]
+    row = _open_category(browser, report / "results" / "report.html", category,
+                         f"//nav//tr[td[normalize-space()='{name}']]", f"the result row {name!r}")
     row.find_element(By.CSS_SELECTOR, "td:last-child a").click()  # the eye: show the result
     img = _wait(browser, lambda d: [i for i in d.find_elements(By.CSS_SELECTOR, "img[src^='data:image/png']")
                                     if d.execute_script("return arguments[0].complete && "
