@@ -35,25 +35,23 @@ def _exact_sq(x, y, i, j):
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy", fastmath=_EPILOGUE_MATH)
-def centre_rows(src, r0, r1, centre, dst, norms, i_norm):
-    """dst[:r1-r0] = src[r0:r1] - centre (in dst's dtype); norms[i_norm + r] = ||row||^2 if norms.size."""
+def centre_rows(src, r0, r1, centre, dst):
+    """dst[:r1-r0] = src[r0:r1] - centre, rounded to dst's dtype (one vectorised pass, no sums)."""
+    for r in range(r0, r1):
+        for k in range(src.shape[1]):
+            dst[r - r0, k] = dst.dtype.type(src[r, k] - centre[k])
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", fastmath=_RECOMPUTE_MATH)
+def centred_norms(src, r0, r1, centre, norms):
+    """norms[r] = ||src[r] - centre||^2 for r in [r0, r1): the centred values rounded as
+    ``centre_rows`` rounds them (so they match what the GEMM sees), squared and summed in float64.
+    The sum may be reassociated: that is what lets it vectorise (a sequential float64 sum costs
+    one add latency per element, which made centring slower than the GEMM at D = 500)."""
     for r in range(r0, r1):
         acc = 0.0
         for k in range(src.shape[1]):
-            v = dst.dtype.type(src[r, k] - centre[k])
-            dst[r - r0, k] = v
-            acc += np.float64(v) * np.float64(v)
-        if norms.shape[0]:
-            norms[i_norm + r - r0] = acc
-
-
-@numba.njit(nogil=True, cache=True, error_model="numpy", fastmath=_EPILOGUE_MATH)
-def row_norms(src, norms):
-    """norms[r] = ||src[r]||^2 accumulated in float64 (the plain variant: no centring)."""
-    for r in range(src.shape[0]):
-        acc = 0.0
-        for k in range(src.shape[1]):
-            v = np.float64(src[r, k])
+            v = np.float64(centre.dtype.type(src[r, k] - centre[k]))
             acc += v * v
         norms[r] = acc
 

@@ -23,11 +23,15 @@ from numperf.family import MemoryModel  # noqa: F401 - the models below build it
 DEFAULT_CHUNK_ROWS = 100
 #: Bytes of output rows that ``blocked`` keeps hot per block (a typical L2 size).
 BLOCK_TARGET_BYTES = 1 << 20
-#: ``tiled_*``: columns (rows of y) per tile; rows come from BLOCK_TARGET_BYTES.
+#: ``tiled_*``: columns (rows of y) per square-ish tile (large D); rows come from BLOCK_TARGET_BYTES.
 TILE_COLS = 512
-#: ``tiled_*``: centred copies of one x block and one y block per thread stay below this fraction
-#: of the output (tiles shrink at large D), so with 2 threads the peak stays within 5% of the output.
-TILE_SCRATCH_FRACTION = 0.024
+#: ``tiled_*``: scratch budget as a fraction of the output, so the peak stays within 5% of it.
+#: Full-width row panels share one centred copy of y between the threads and each thread holds
+#: one centred x panel: (M + 2 rows) D must fit. Otherwise (large D) the tiles are squares and
+#: each thread holds its own centred x and y blocks, (rows + cols) D per thread.
+TILE_SCRATCH_FRACTION = 0.04
+#: ``tiled_*`` square tiles: one thread's share of TILE_SCRATCH_FRACTION (two threads: 4.4%).
+TILE_THREAD_FRACTION = 0.022
 #: ``tiled_*`` exactness: entries with d^2 <= EXACT_TAU (||x_c||^2 + ||y_c||^2) are recomputed
 #: difference-first. Elsewhere the trick's relative error is about 4 u / EXACT_TAU (measured;
 #: u = unit roundoff), i.e. below 5e-7 in float32.
@@ -35,7 +39,8 @@ EXACT_TAU = 0.5
 #: ``tiled_numpy``: bytes of float64 differences recomputed at once (below the 128 KiB mmap
 #: threshold the cases run with, so the temporaries come from the heap, not from fresh pages).
 RECOMPUTE_BYTES = 1 << 16
-#: ``tiled_numpy``: bytes of output per full-width row panel (NumPy's passes want long rows).
+#: ``tiled_*``: bytes of output per full-width row panel (long rows: one GEMM call and one
+#: epilogue pass per panel; measured faster than 1 MB tiles at D = 50, although past L2).
 PANEL_BYTES = 1 << 22
 
 
@@ -191,28 +196,58 @@ def blocked_parallel(x, y, block_rows=0, threads=1, **_):
 # ---- tiled methods (issue 11): GEMM tiles, epilogue fused per tile, exact in float32
 
 
-def auto_tile(n: int, m: int, d: int, itemsize: int, block_rows: int = 0, block_cols: int = 0):
-    """(rows, cols) of one ``tiled_*`` tile: about BLOCK_TARGET_BYTES of output, so the epilogue
-    finds the tile in L2; at large D they shrink to squares (the GEMM's best use of little
-    memory) so that one thread's centred x and y blocks stay below TILE_SCRATCH_FRACTION of the
-    output. Explicit sizes are taken as given."""
-    cols = int(block_cols or min(m, TILE_COLS))
-    rows = int(block_rows or max(16, BLOCK_TARGET_BYTES // (cols * itemsize)))
-    if not (block_rows or block_cols):
-        budget = TILE_SCRATCH_FRACTION * n * m
-        if (rows + cols) * d > budget:
-            side = max(32, int(budget / (2 * d)))
-            rows, cols = min(rows, side), min(cols, side)
+def _square_tile(n: int, m: int, d: int, itemsize: int) -> tuple[int, int]:
+    """Tiles of about BLOCK_TARGET_BYTES of output, shrunk to squares (the GEMM's best use of
+    little memory) until one thread's centred x and y blocks fit TILE_THREAD_FRACTION."""
+    cols = min(m, TILE_COLS)
+    rows = max(16, BLOCK_TARGET_BYTES // (cols * itemsize))
+    budget = TILE_THREAD_FRACTION * n * m
+    if (rows + cols) * d > budget:
+        side = max(32, int(budget / (2 * d)))
+        rows, cols = min(rows, side), min(cols, side)
     return max(1, min(rows, n)), max(1, min(cols, m))
+
+
+def _shared_y_fits(n: int, m: int, d: int, rows: int) -> bool:
+    """Whether one centred copy of y and two threads' centred x panels fit the scratch budget."""
+    return (m + 2 * rows) * d <= TILE_SCRATCH_FRACTION * n * m
+
+
+def y_in_output(n: int, m: int, d: int, rows: int, cols: int) -> bool:
+    """Whether full-width panels keep the centred copy of y in the output's last D rows (M x D
+    elements: exactly D rows of M), which are computed last, in square tiles, once the copy is
+    no longer needed. Chosen where a separate copy would not fit the scratch budget."""
+    return cols == m and 0 < d <= n // 2 and not _shared_y_fits(n, m, d, rows)
+
+
+def auto_tile(n: int, m: int, d: int, itemsize: int, block_rows: int = 0, block_cols: int = 0):
+    """(rows, cols) of one ``tiled_*`` tile; ``cols == m`` means full-width row panels over one
+    shared centred copy of y. Panels of about PANEL_BYTES where that copy fits the scratch budget
+    (small D); at larger D, panels that keep the copy in the output (see ``y_in_output``), narrow
+    enough for two threads' x panels to fit the budget; otherwise square tiles. Explicit sizes
+    are taken as given."""
+    if block_rows or block_cols:
+        cols = int(block_cols or min(m, TILE_COLS))
+        rows = int(block_rows or max(16, BLOCK_TARGET_BYTES // (cols * itemsize)))
+        return max(1, min(rows, n)), max(1, min(cols, m))
+    panel_rows = max(1, min(n, max(16, PANEL_BYTES // max(1, m * itemsize))))
+    if _shared_y_fits(n, m, d, panel_rows):
+        return panel_rows, max(1, m)
+    rows = min(panel_rows, int(TILE_SCRATCH_FRACTION * n * m / (2 * d)))
+    if rows >= 16 and y_in_output(n, m, d, rows, m):
+        return rows, m
+    return _square_tile(n, m, d, itemsize)
 
 
 def numpy_tile(n: int, m: int, d: int, itemsize: int, block_rows: int = 0, block_cols: int = 0):
     """(rows, cols) of one ``tiled_numpy`` tile. NumPy pays per call and per row of a strided
-    view, so it prefers full-width row panels of about PANEL_BYTES, with one centred copy of y
-    shared by all threads; when that copy would exceed TILE_SCRATCH_FRACTION of the output
-    (large D), it falls back to ``auto_tile``."""
-    if block_rows or block_cols or (d + 2) * m > TILE_SCRATCH_FRACTION * n * m:
+    view, so it prefers full-width row panels of about PANEL_BYTES over one separate centred
+    copy of y (blocks of D + 2 columns); where that copy alone exceeds TILE_THREAD_FRACTION of
+    the output (its candidate masks take the rest of the budget), square tiles."""
+    if block_rows or block_cols:
         return auto_tile(n, m, d + 2, itemsize, block_rows, block_cols)
+    if (d + 2) * m > TILE_THREAD_FRACTION * n * m:
+        return _square_tile(n, m, d + 2, itemsize)
     return max(1, min(n, PANEL_BYTES // (m * itemsize))), m
 
 
@@ -263,11 +298,12 @@ def _single_threaded_blas():
 _POOLS: dict = {}
 
 
-def _run_tiles(n, m, rows, cols, threads, work):
-    """Run ``work(tiles)`` on the row-major tiles, shared by ``threads`` worker threads."""
+def _run_tiles(n, m, rows, cols, threads, work, first_row=0):
+    """Run ``work(tiles)`` on the row-major tiles of rows [first_row, n), shared by ``threads``
+    worker threads."""
     from concurrent.futures import ThreadPoolExecutor
 
-    bands = [[(i0, j0) for j0 in range(0, m, cols)] for i0 in range(0, n, rows)]
+    bands = [[(i0, j0) for j0 in range(0, m, cols)] for i0 in range(first_row, n, rows)]
     tiles = [t for band in bands for t in band]
     workers = max(1, min(int(threads), len(tiles)))
     if workers == 1:
@@ -389,33 +425,48 @@ def tiled_numba(x, y, threads=1, block_rows=0, block_cols=0, exact=True, **_):
     rows, cols = auto_tile(n, m, d if copy else 0, dt.itemsize, block_rows, block_cols)
     centre = common_centre(x, y, dt) if exact else np.zeros(d, dtype=dt)
     tau = dt.type(EXACT_TAU)
-    # The norms are written by the workers as they centre each block (no serial pass first);
-    # a block centred by two workers gets the same values twice.
+    # Squared norms of the centred rows, once, before the tiles (a vectorised pass over x and y).
     a = np.empty(n, dtype=dt)
-    b = a if y is x else np.empty(m, dtype=dt)
+    fk.centred_norms(x, 0, n, centre, a)
+    b = a
+    if y is not x:
+        b = np.empty(m, dtype=dt)
+        fk.centred_norms(y, 0, m, centre, b)
 
-    def work(tiles):
-        xb = np.empty((rows, d), dtype=dt) if copy else None
-        yb = np.empty((cols, d), dtype=dt) if copy else None
-        last = -1
-        for i0, j0 in tiles:
-            i1, j1 = min(n, i0 + rows), min(m, j0 + cols)
-            if copy:
-                if i0 != last:
-                    fk.centre_rows(x, i0, i1, centre, xb, a, i0)
-                    last = i0
-                fk.centre_rows(y, j0, j1, centre, yb, b, j0)
-                xs, ys = xb[: i1 - i0], yb[: j1 - j0]
-            else:
-                xs, ys = x[i0:i1], y[j0:j1]
-                if i0 != last:
-                    fk.row_norms(xs, a[i0:i1])
-                    last = i0
-                fk.row_norms(ys, b[j0:j1])
-            np.matmul(xs, ys.T, out=out[i0:i1, j0:j1])
-            fk.epilogue(out, a, b, x, y, i0, i1, j0, j1, tau, exact)
+    tail = 0  # rows of the output that hold the centred y until they are computed, last
+    shared_y = None
+    if copy and cols == m:  # full-width panels: y centred once, read by every thread
+        if y_in_output(n, m, d, rows, cols):
+            tail = d
+            shared_y = out[n - tail:].reshape(m, d)
+        else:
+            shared_y = np.empty((m, d), dtype=dt)
+        fk.centre_rows(y, 0, m, centre, shared_y)
 
-    _run_tiles(n, m, rows, cols, threads, work)
+    def work_on(shared, rows, cols, end):
+        def work(tiles):  # tiles of rows [.., end)
+            xb = np.empty((rows, d), dtype=dt) if copy else None
+            yb = np.empty((cols, d), dtype=dt) if copy and shared is None else None
+            last = -1
+            for i0, j0 in tiles:
+                i1, j1 = min(end, i0 + rows), min(m, j0 + cols)
+                if copy:
+                    if i0 != last:
+                        fk.centre_rows(x, i0, i1, centre, xb)
+                        last = i0
+                    if shared is None:
+                        fk.centre_rows(y, j0, j1, centre, yb)
+                    xs, ys = xb[: i1 - i0], (yb[: j1 - j0] if shared is None else shared)
+                else:
+                    xs, ys = x[i0:i1], y[j0:j1]
+                np.matmul(xs, ys.T, out=out[i0:i1, j0:j1])
+                fk.epilogue(out, a, b, x, y, i0, i1, j0, j1, tau, exact)
+        return work
+
+    _run_tiles(n - tail, m, rows, cols, threads, work_on(shared_y, rows, cols, n - tail))
+    if tail:  # the copy of y is no longer needed: its rows are computed in square tiles
+        square = _square_tile(n, m, d, dt.itemsize)
+        _run_tiles(n, m, *square, threads, work_on(None, *square, n), first_row=n - tail)
     return out
 
 
@@ -472,15 +523,19 @@ def _mem_blocked(n, m, d, s, p):
 
 
 def _tile_scratch(n, m, d, s, p):
+    # one thread's centred blocks; full-width panels add the shared y copy unless it lives in
+    # the output, whose last rows are then computed in square tiles
     rows, cols = p.get("block_rows") or 0, p.get("block_cols") or 0
     if not (rows and cols):
         rows, cols = auto_tile(n, m, d, s, rows, cols)
+    if y_in_output(n, m, d, rows, cols):
+        return rows, cols, max(rows, sum(_square_tile(n, m, d, s))) * d * s
     return rows, cols, (rows + cols) * d * s
 
 
 def _mem_tiled_numba(n, m, d, s, p):
-    # norms, the centred x and y blocks of one thread (each further thread adds its own pair,
-    # at most TILE_SCRATCH_FRACTION of the output; the model does not know the thread count).
+    # norms and one thread's scratch (each further thread adds its own centred x panel or pair of
+    # blocks, within TILE_SCRATCH_FRACTION of the output; the model does not know the thread count).
     return MemoryModel(_inputs(n, m, d, s), (n + m) * s + _tile_scratch(n, m, d, s, p)[2], n * m * s)
 
 
