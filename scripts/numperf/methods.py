@@ -230,13 +230,20 @@ def auto_tile(n: int, m: int, d: int, itemsize: int, block_rows: int = 0, block_
         cols = int(block_cols or min(m, TILE_COLS))
         rows = int(block_rows or max(16, BLOCK_TARGET_BYTES // (cols * itemsize)))
         return max(1, min(rows, n)), max(1, min(cols, m))
-    panel_rows = max(1, min(n, max(16, PANEL_BYTES // max(1, m * itemsize))))
+    panel_rows = _even_rows(n, max(16, PANEL_BYTES // max(1, m * itemsize)))
     if _shared_y_fits(n, m, d, panel_rows):
         return panel_rows, max(1, m)
     rows = min(panel_rows, int(TILE_SCRATCH_FRACTION * n * m / (2 * d)))
     if rows >= 16 and y_in_output(n, m, d, rows, m):
-        return rows, m
+        return _even_rows(n - d, rows), m
     return _square_tile(n, m, d, itemsize)
+
+
+def _even_rows(n: int, most: int) -> int:
+    """Rows per panel, at most ``most``, splitting n rows into panels of equal size (so that
+    threads taking panels in turn finish together: no short last panel)."""
+    count = -(-n // max(1, most))
+    return max(1, -(-n // count))
 
 
 def numpy_tile(n: int, m: int, d: int, itemsize: int, block_rows: int = 0, block_cols: int = 0):
@@ -423,7 +430,12 @@ def tiled_numba(x, y, threads=1, block_rows=0, block_cols=0, exact=True, **_):
         return out
     copy = exact or x.dtype != dt or y.dtype != dt  # plain float input: GEMM straight from x, y
     rows, cols = auto_tile(n, m, d if copy else 0, dt.itemsize, block_rows, block_cols)
-    centre = common_centre(x, y, dt) if exact else np.zeros(d, dtype=dt)
+    centre = np.zeros(d, dtype=dt)
+    if exact:  # common_centre's mean of all rows, summed by a compiled loop
+        total = np.zeros(d)
+        for a in (x,) if y is x else (x, y):
+            fk.add_column_sums(a, total)
+        centre[:] = total / max(n + (0 if y is x else m), 1)
     tau = dt.type(EXACT_TAU)
     # Squared norms of the centred rows, once, before the tiles (a vectorised pass over x and y).
     a = np.empty(n, dtype=dt)
