@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from numperf import aggregate, config, record
+from numperf import aggregate, config, metadata, record, runner
 from tests.conftest import run_numperf
 from tests.test_workflow import SNAKEMAKE, snakemake
 
@@ -184,3 +184,44 @@ def test_no_config_string_reaches_a_shell(tmp_path):
     runs = pd.read_csv(tmp_path / "results" / "tables" / "runs.csv")
     assert runs.loc[runs["method"] == "blocked", "reason"].tolist() == [f"excluded: {reason}"]
     assert not list(tmp_path.rglob("pwned*"))
+
+
+def test_a_batch_reuses_a_record_only_when_the_same_code_measured_it(tmp_path):
+    """Same spec and process, same package sources: reused. A record that other code measured
+    (its code digest differs, as after any edit) is measured again, never silently kept."""
+    spec = runner.CaseSpec(family="distances", method="gemm_trick", params={"n": 40, "d": 4}, repeats=2,
+                           processes=1, min_sample_time_s=0)
+    path = tmp_path / "records" / spec.case_id / "p{process}.json"
+    cases = tmp_path / "cases.json"
+    config.write_case_file([{"case_id": spec.case_id, "spec": spec.to_json(), "skip_reason": None,
+                             "path": str(path), "runs": True}], cases)
+
+    def batch() -> bool:
+        out = tmp_path / "manifest.json"
+        run_numperf("run-batch", "--cases", cases, "--process", 0, "--out", out)
+        return json.loads(out.read_text())["cases"][0]["reused"]
+
+    digest = metadata.code_digest(Path(runner.__file__).parent)
+    assert batch() is False
+    rec_path = Path(str(path).format(process=0))
+    rec = json.loads(rec_path.read_text())
+    assert rec["run"]["code_digest"] == digest
+    assert batch() is True
+    rec["run"]["code_digest"] = "0" * 16
+    rec_path.write_text(json.dumps(rec))
+    assert batch() is False
+    assert json.loads(rec_path.read_text())["run"]["code_digest"] == digest
+
+
+def test_the_code_digest_follows_every_source_file(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "a.py").write_text("x = 1\n")
+    (pkg / "sub" / "b.py").write_text("y = 2\n")
+    first = metadata.code_digest(pkg)
+    (pkg / "sub" / "b.py").write_text("y = 3\n")
+    metadata.code_digest.cache_clear()
+    assert metadata.code_digest(pkg) != first
+    (pkg / "sub" / "b.py").write_text("y = 2\n")
+    metadata.code_digest.cache_clear()
+    assert metadata.code_digest(pkg) == first

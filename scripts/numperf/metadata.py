@@ -163,6 +163,18 @@ def git_commit(path: str | os.PathLike) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=8)
+def code_digest(package: str | os.PathLike) -> str:
+    """SHA-256 (first 16 hex digits) of the package's Python sources, names and contents: what
+    measured a record. Unlike the git commit it changes with uncommitted edits, so a batch
+    never reuses a record that older code measured."""
+    digest = hashlib.sha256()
+    root = Path(package)
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def load_average() -> list[float]:
     """1, 5 and 15 minute load averages."""
     return list(os.getloadavg())

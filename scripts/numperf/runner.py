@@ -149,7 +149,8 @@ def _base_record(spec: CaseSpec, process_index: int) -> dict:
         "bytes_moved": method.bytes_moved(spec.params, spec.dtype),
         "host": None, "env": metadata.blas_env(), "scheduler": metadata.scheduler_info(),
         "run": {"start_utc": datetime.now(UTC).isoformat(),
-                "git_commit": metadata.git_commit(PACKAGE_ROOT), "child_exit_code": None,
+                "git_commit": metadata.git_commit(PACKAGE_ROOT),
+                "code_digest": metadata.code_digest(PACKAGE_ROOT / "numperf"), "child_exit_code": None,
                 "load_before": metadata.load_average()},
     }
 
@@ -326,8 +327,9 @@ def _compile_package() -> None:
 
 
 def _reusable(path: Path, spec: CaseSpec, process_index: int) -> dict | None:
-    """The record at ``path`` when it is valid and measured exactly this spec and process (so adding
-    cases to a batch does not re-measure the others); None otherwise."""
+    """The record at ``path`` when it is valid and measured exactly this spec and process with this
+    code (so adding cases to a batch does not re-measure the others, while changed code does
+    re-measure them); None otherwise."""
     if not path.exists():
         return None
     try:
@@ -335,6 +337,8 @@ def _reusable(path: Path, spec: CaseSpec, process_index: int) -> dict | None:
     except record.RecordError:
         return None
     case = dict(old["case"])
+    if old.get("run", {}).get("code_digest") != metadata.code_digest(PACKAGE_ROOT / "numperf"):
+        return None
     same = case.get("process_index") == process_index and all(
         case.get(k) == v for k, v in json.loads(json.dumps(asdict(spec))).items())
     return old if same else None
@@ -345,7 +349,8 @@ def run_batch(cases: list[dict], process_index: int, out: str | os.PathLike,
     """Measure process ``process_index`` of every case in a batch, one fresh child each, writing each
     record atomically as soon as it exists; then write the batch's manifest (what ran, how it ended).
 
-    A case whose valid record for this exact spec is already on disk is reused, not re-measured.
+    A case whose valid record for this exact spec, measured by this code, is already on disk is
+    reused, not re-measured.
     """
     if host_id:
         os.environ["NUMPERF_HOST_ID"] = host_id
