@@ -304,3 +304,15 @@ def test_a_corrupt_cached_library_is_rebuilt(monkeypatch, tmp_path):
     lib = reductions.library()
     assert not isinstance(lib, str), lib
     assert lib.loop_sum(np.ones(4).ctypes.data, 4) == 4.0
+
+
+@pytest.mark.parametrize("method", list(FAM.methods))
+def test_setup_builds_the_vector_only_for_the_methods_that_read_it(method):
+    """The rand methods draw their own numbers (the model counts no input), so their setup makes no
+    vector; only the C methods load the compiled library."""
+    got = FAM.setup({"elements": N, "cols": 300}, "float64", np.random.default_rng(0), method)
+    model = FAM.method(method).memory({"elements": N, "cols": 300}, "float64", {})
+    assert (got["a"] is None) == (method in reductions.RAND_METHODS)
+    assert model.input_bytes == (0 if got["a"] is None else got["a"].nbytes)
+    if method not in reductions.C_METHODS:
+        assert got["lib"] is None and got["lib_problem"] is None

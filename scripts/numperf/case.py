@@ -83,7 +83,7 @@ def _measure(spec: dict) -> dict:
     rec["options"] = options
     rng = np.random.default_rng(spec["seed"])
     try:
-        inputs = fam.setup(params, dtype, rng)
+        inputs = fam.setup(params, dtype, rng, spec["method"])
     except family.Skip as why:
         rec.update(status="skipped", reason=str(why), threadpool_info=threadpool_info())
         return rec

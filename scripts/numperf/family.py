@@ -160,7 +160,8 @@ class Check:
 class Family:
     """An experiment family, declared once.
 
-    ``setup(params, dtype, rng)`` builds the inputs outside the timed region (raise ``Skip`` to skip);
+    ``setup(params, dtype, rng, method)`` builds the inputs outside the timed region, only those the
+    method reads where methods differ (``method=None``: all of them; raise ``Skip`` to skip);
     ``check(method, result, inputs, params, dtype, rng)`` returns a ``Check``. ``baseline`` is the
     method every other is compared with in ``speedup.csv``. ``grid`` lists the points of the default
     sweep (dicts of parameter values, crossed with every parameter given as a list in the block).
@@ -172,7 +173,7 @@ class Family:
     params: tuple[Param, ...]
     dtypes: tuple[str, ...]
     methods: dict[str, Method]
-    setup: Callable[[dict, str, Any], Any]
+    setup: Callable[[dict, str, Any, str | None], Any]
     check: Callable[[str, Any, Any, dict, str, Any], Check]
     baseline: str | None = None
     #: methods not run unless a config names them (e.g. slow or diagnostic ones)
@@ -261,7 +262,7 @@ def run_inline(family: str, method: str, params: dict, dtype: str, threads: int 
     rng = np.random.default_rng(seed)
     full = {p.name: p.default for p in fam.params if not isinstance(p.default, list)}
     full = fam.normalize({**full, **params})
-    inputs = fam.setup(full, dtype, rng)
+    inputs = fam.setup(full, dtype, rng, method)
     result = meth.kernel(inputs, threads=threads, **meth.resolve_options(options, full, dtype))
     return result, fam.check(method, result, inputs, full, dtype, rng)
 

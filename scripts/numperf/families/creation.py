@@ -57,7 +57,7 @@ def _arange_skip(params: dict, dtype: str) -> str | None:
     return None
 
 
-def setup(params: dict, dtype: str, rng) -> dict:
+def setup(params: dict, dtype: str, rng, method: str | None = None) -> dict:
     """Nothing to build but the shape, dtype and fill value (the call itself is what is timed)."""
     why = _arange_skip(params, dtype)
     return {"shape": shape(params), "dtype": np.dtype(dtype), "fill": fill_value(dtype),

@@ -47,7 +47,7 @@ def _adapt(m: registry.Method) -> Method:
                   requires=m.requires, options=options, resolve=resolve)
 
 
-def setup(params: dict, dtype: str, rng):
+def setup(params: dict, dtype: str, rng, method: str | None = None):
     """x and y drawn from the case's input distribution, cast to its dtype."""
     n, m, d = _nmd(params)
     return distributions.make(params["inputs"], rng, n, m, d, dtype)

@@ -57,7 +57,7 @@ def _elements(params: dict) -> int:
 
 # --- inputs ----------------------------------------------------------------------------------------
 
-def setup(params: dict, dtype: str, rng) -> dict:
+def setup(params: dict, dtype: str, rng, method: str | None = None) -> dict:
     """The array of the case (floats in [0, 1) like ``np.random.rand``, integers in [0, INT_HIGH)),
     the scalar two of its own kind, and the seed's int8 array for the promotion examples."""
     n = _elements(params)

@@ -68,15 +68,29 @@ def strided_sum_reference(elements: int, stride: int) -> int:
     return int(full * int(one.sum()) + int(one[:rest].sum()))
 
 
-def setup(params: dict, dtype: str, rng) -> dict:
-    """The family's inputs for one case (built outside the timed region; ``rng`` is not needed: the
-    values are a deterministic pattern)."""
+def needs(method: str | None) -> tuple[str, ...]:
+    """The inputs a method reads: the strided sum x, the repetitions the vector v, every other method
+    the matrix a (None: all of them)."""
+    if method is None:
+        return ("x", "a", "v")
+    return ("x",) if method == "strided_sum" else ("v",) if method.startswith("repeat_") else ("a",)
+
+
+def setup(params: dict, dtype: str, rng, method: str | None = None) -> dict:
+    """The inputs ``method`` reads (built outside the timed region; ``rng`` is not needed: the values
+    are a deterministic pattern)."""
     n, k = int(params["elements"]), int(params["stride"])
     rows, cols = int(params["rows"]), int(params["cols"])
-    x = pattern(n * k, dtype)
-    a = pattern(rows * cols, dtype).reshape((rows, cols), order=params["order"])
-    return {"x": x, "y": x[::k], "a": a, "v": pattern(rows, dtype), "idx": np.arange(0, rows, 2),
-            "rows": rows, "cols": cols}
+    inputs = {"rows": rows, "cols": cols}
+    if "x" in needs(method):
+        x = pattern(n * k, dtype)
+        inputs.update(x=x, y=x[::k])
+    if "a" in needs(method):
+        inputs.update(a=pattern(rows * cols, dtype).reshape((rows, cols), order=params["order"]),
+                      idx=np.arange(0, rows, 2))
+    if "v" in needs(method):
+        inputs["v"] = pattern(rows, dtype)
+    return inputs
 
 
 # --- kernels -----------------------------------------------------------------------------------------
@@ -152,17 +166,19 @@ def _half_rows(params: dict) -> int:
     return (int(params["rows"]) + 1) // 2
 
 
-def _setup_bytes(params: dict, dtype: str) -> int:
-    """Bytes of every input ``setup`` builds for a case."""
-    n = int(params["elements"]) * int(params["stride"]) + _cells(params) + int(params["rows"])
-    return n * _item(dtype) + _half_rows(params) * 8
+def _setup_bytes(params: dict, dtype: str, method: str | None) -> int:
+    """Bytes of the inputs ``setup`` builds for ``method``."""
+    sizes = {"x": int(params["elements"]) * int(params["stride"]) * _item(dtype),
+             "a": _cells(params) * _item(dtype) + _half_rows(params) * 8,
+             "v": int(params["rows"]) * _item(dtype)}
+    return sum(sizes[name] for name in needs(method))
 
 
-def _model(output_items):
-    """A memory model: the inputs ``setup`` builds, no intermediates, ``output_items(params)`` items of
-    result (0 for a view)."""
+def _model(method: str, output_items):
+    """A memory model: the inputs ``setup`` builds for ``method``, no intermediates,
+    ``output_items(params)`` items of result (0 for a view)."""
     def model(params: dict, dtype: str, options: dict) -> MemoryModel:
-        return MemoryModel(_setup_bytes(params, dtype), 0, int(output_items(params)) * _item(dtype))
+        return MemoryModel(_setup_bytes(params, dtype, method), 0, int(output_items(params)) * _item(dtype))
     return model
 
 
@@ -189,7 +205,7 @@ def _even(param: str, what: str):
 
 
 def _method(name, kernel, description, output_items, flops=None, traffic=None, skip=None):
-    return Method(name=name, kernel=kernel, memory=_model(output_items), description=description,
+    return Method(name=name, kernel=kernel, memory=_model(name, output_items), description=description,
                   flops=flops or (lambda params, dtype: None),
                   bytes_moved=traffic or (lambda params, dtype: None),
                   skip=skip or (lambda params, dtype: None))

@@ -168,14 +168,17 @@ def compiler_version() -> str:
 
 # --- inputs ----------------------------------------------------------------------------------------
 
-def setup(params: dict, dtype: str, rng) -> dict:
+def setup(params: dict, dtype: str, rng, method: str | None = None) -> dict:
     """The random vector (like ``np.random.rand``, in the case's dtype), its rows x cols view when
-    the size allows one, and the compiled C loop (or why there is none)."""
+    the size allows one, and the compiled C loop (or why there is none). The rand methods draw
+    their own numbers, so they get no vector; only the C methods load the library."""
     n = _elements(params)
-    a = rng.random(n).astype(dtype, copy=False)
-    rows, cols = _shape(params)
-    matrix = a.reshape(rows, cols) if rows * cols == n else None
-    lib = library()
+    a = matrix = None
+    if method not in RAND_METHODS:
+        a = rng.random(n).astype(dtype, copy=False)
+        rows, cols = _shape(params)
+        matrix = a.reshape(rows, cols) if rows * cols == n else None
+    lib = library() if method is None or method in C_METHODS else None
     return {"a": a, "A": matrix, "n": n, "lib": lib if not isinstance(lib, str) else None,
             "lib_problem": lib if isinstance(lib, str) else None}
 

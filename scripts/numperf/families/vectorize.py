@@ -134,7 +134,7 @@ def number_object_bytes(dtype: str) -> int:
 
 # --- inputs -------------------------------------------------------------------------------------
 
-def setup(params: dict, dtype: str, rng) -> dict:
+def setup(params: dict, dtype: str, rng, method: str | None = None) -> dict:
     """The workload's data: uniform floats (the seed's np.random.rand), the running-average matrix, or
     for ``multiply`` the array and the Python list of its values (int64: the seed's arange/range)."""
     workload, n = params["workload"], int(params["elements"])
