@@ -50,6 +50,39 @@ def test_peak_rss_resets_between_repetitions():
     assert raw["fixed_mmap_threshold"] is True
 
 
+ALLOCATOR_CHILD = """
+import json, resource, numpy as np
+from numperf import measure
+faults = []
+def kernel():
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    out = np.ones({items}) * 2.0         # two arrays of {items} doubles, written, freed
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    return out
+raw = measure.timed_runs(kernel, repeats=5, warmup=2, loops=1, memory_calls=0)
+print(json.dumps({{"faults": faults[:7], "threshold": raw["timing_mmap_threshold_bytes"]}}))
+"""
+
+
+@pytest.mark.parametrize("items", [62_500, 1_000_000, 6 * 10**6])  # 0.5, 8 and 48 MB arrays
+def test_timing_recycles_arrays_below_32_mib_whatever_was_freed_before(items):
+    """With glibc's adaptive allocator, whether an array is recycled depends on what the process
+    freed before (gemm_trick at 250 x 250 x 50 faulted in fresh pages every call at 1 thread, not at
+    2). Timing fixes the threshold at 32 MiB: once the heap settles, arrays below it come back from
+    the heap with no page faults; larger ones are fresh pages every call, in every case alike."""
+    code = ALLOCATOR_CHILD.format(items=items)
+    out = subprocess.run([sys.executable, "-c", code], env={"PATH": "/usr/bin:/bin"}, capture_output=True,
+                         text=True, check=True, timeout=120)
+    res = json.loads(out.stdout)
+    assert res["threshold"] == measure.TIMING_MMAP_THRESHOLD_BYTES
+    pages = 2 * items * 8 // 4096
+    steady = res["faults"][4:]  # the heap settles within the first samples
+    if items * 8 < measure.TIMING_MMAP_THRESHOLD_BYTES:
+        assert max(steady) < 0.05 * pages, res
+    else:
+        assert min(steady) > 20, res  # fresh pages each call (transparent hugepages cut the count)
+
+
 def test_traced_peak_counts_numpy_buffers():
     def kernel():
         a = np.ones(10**6)

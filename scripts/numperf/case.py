@@ -113,6 +113,7 @@ def _measure(spec: dict) -> dict:
     rec["interference"] = raw["interference"]
     rec["samples_peak_rss_bytes"] = raw["peak_rss_bytes"]
     rec["fixed_mmap_threshold"] = raw["fixed_mmap_threshold"]
+    rec["timing_mmap_threshold_bytes"] = raw["timing_mmap_threshold_bytes"]
     rec.update(_judge(rec))
     return rec
 

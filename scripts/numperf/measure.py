@@ -139,6 +139,12 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 #: Allocations above this get fresh pages from the kernel, and go back to it when freed, during the
 #: memory calls (so each call's peak RSS starts from the same baseline).
 MEMORY_MMAP_THRESHOLD_BYTES = 128 * 1024
+#: During timing: glibc's adaptive threshold at its 64-bit maximum, fixed (and the trim threshold
+#: at twice that, as glibc pairs them). Arrays below 32 MiB are recycled from the heap, larger ones
+#: come fresh from the kernel, in every case alike. Left adaptive, the threshold depends on what the
+#: process freed before: gemm_trick at 250 x 250 x 50 in float64 faulted in fresh pages on every
+#: call at 1 thread (0.95 ms) and not at 2 (0.25 ms); fixed, 0.30 and 0.25 ms.
+TIMING_MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024
 
 
 def _libc():
@@ -156,19 +162,20 @@ def release_free_memory() -> None:
         pass
 
 
-def fix_mmap_threshold(threshold_bytes: int = MEMORY_MMAP_THRESHOLD_BYTES) -> bool:
+def fix_mmap_threshold(threshold_bytes: int = MEMORY_MMAP_THRESHOLD_BYTES,
+                       trim_bytes: int | None = None) -> bool:
     """Switch glibc's allocator to a fixed mmap threshold and return freed memory to the kernel.
 
-    Timing runs with the allocator's default, adaptive threshold, as a user's program does: after the
-    first large free, results up to 32 MB are recycled from the heap instead of faulting in fresh
-    pages on every call (a fixed 128 KiB threshold made such calls up to 20x slower). Peak RSS needs
-    the opposite (reused resident pages are invisible to it), so the memory calls run after this.
-    False where the C library has no mallopt (not glibc): peaks may then read low.
+    Timing runs with TIMING_MMAP_THRESHOLD_BYTES: results up to 32 MiB are recycled from the heap, as
+    in a program whose adaptive threshold has grown (a fixed 128 KiB threshold made such calls up to
+    20x slower), but the same in every case. Peak RSS needs the opposite (reused resident pages are
+    invisible to it), so the memory calls run with MEMORY_MMAP_THRESHOLD_BYTES. False where the C
+    library has no mallopt (not glibc): the allocator then stays adaptive and peaks may read low.
     """
     try:
         libc = _libc()
         ok = libc.mallopt(M_MMAP_THRESHOLD, threshold_bytes) == 1
-        libc.mallopt(M_TRIM_THRESHOLD, threshold_bytes)
+        libc.mallopt(M_TRIM_THRESHOLD, threshold_bytes if trim_bytes is None else trim_bytes)
         libc.malloc_trim(0)
         return ok
     except (OSError, AttributeError):
@@ -190,6 +197,7 @@ def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time
     result (for large allocations, which RSS measures, tracemalloc adds nothing but a call).
     ``interference`` covers the timed samples.
     """
+    timing_fixed = fix_mmap_threshold(TIMING_MMAP_THRESHOLD_BYTES, 2 * TIMING_MMAP_THRESHOLD_BYTES)
     last_s = None
     for _ in range(warmup):
         last_s = _time_loop(kernel, 1)
@@ -244,7 +252,8 @@ def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time
     if tracing:
         traced, result = traced_call(kernel)
     return {"time_s": times, "loops": loops, "peak_rss_bytes": peaks, "interference": noise,
-            "fixed_mmap_threshold": fixed, "traced_peak_bytes": traced, "result": result}
+            "fixed_mmap_threshold": fixed, "traced_peak_bytes": traced, "result": result,
+            "timing_mmap_threshold_bytes": TIMING_MMAP_THRESHOLD_BYTES if timing_fixed else None}
 
 
 def traced_call(kernel: Callable[[], object]) -> tuple[int, object]:

@@ -172,7 +172,8 @@ def _merge_child(rec: dict, child: dict) -> None:
     rec["blas"] = blas
     samples = child.get("samples_time_s")
     if samples:
-        rec["timing"] = {"samples_s": samples, "loops": child.get("loops", 1), **measure.summarize(samples)}
+        rec["timing"] = {"samples_s": samples, "loops": child.get("loops", 1), **measure.summarize(samples),
+                         "mmap_threshold_bytes": child.get("timing_mmap_threshold_bytes")}
         if rec["flops"]:
             rec["gflops"] = rec["flops"] / rec["timing"]["median_s"] / 1e9
     rec["interference"] = child.get("interference")
