@@ -286,7 +286,8 @@ def _roundness(v: float) -> int:
 
 class LogTicks(matplotlib.ticker.Locator):
     """Log-axis ticks dense enough for any span: decades if at least three fall inside, else 1-2-5
-    (three), else 1..9 per decade (two), else evenly spaced values (so even a factor of 1.1 has some)."""
+    (three), else 1, 1.5, 2..9 per decade (two), else evenly spaced values (so even a factor of 1.1
+    has some)."""
 
     def __call__(self):
         return self.tick_values(*self.axis.get_view_interval())
@@ -297,7 +298,7 @@ class LogTicks(matplotlib.ticker.Locator):
             return []
         k0, k1 = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
         step = max(1, (k1 - k0) // 8)  # at most ~8 decades labelled
-        for mants, least in (((1,), 3), ((1, 2, 5), 3), (tuple(range(1, 10)), 2)):
+        for mants, least in (((1,), 3), ((1, 2, 5), 3), ((1, 1.5, 2, 3, 4, 5, 6, 7, 8, 9), 2)):
             ticks = [m * 10.0**k for k in range(k0 - 1, k1 + 1) for m in mants
                      if len(mants) > 1 or (k - k0) % step == 0]
             if sum(lo <= t <= hi for t in ticks) >= least:
