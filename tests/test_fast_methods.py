@@ -126,12 +126,12 @@ def test_degenerate_shapes(name):
         kernel(np.ones((2, 2), dtype=complex), np.ones((2, 2)))
 
 
-def _two_thread_scratch(n, d, rows, cols, in_output):
+def _two_thread_scratch(n, d, itemsize, rows, cols, in_output):
     """Elements of centred copies two tile workers hold at once, by the tiling's own rules."""
     if cols < n:
         return 2 * (rows + cols) * d
     panels = (0 if in_output else n * d) + 2 * rows * d
-    tail = 2 * sum(methods._square_tile(n, n, d, 4)) * d if in_output else 0
+    tail = 2 * sum(methods._square_tile(n, n, d, itemsize)) * d if in_output else 0
     return max(panels, tail)
 
 
@@ -143,10 +143,11 @@ def test_tiles_shrink_so_the_scratch_stays_a_small_fraction_of_the_output():
             rows, cols = methods.auto_tile(n, n, d, itemsize)
             in_output = methods.y_in_output(n, n, d, rows, cols)
             modes.add("panels, y in the output" if in_output else "panels" if cols == n else "squares")
-            scratch = _two_thread_scratch(n, d, rows, cols, in_output)
+            scratch = _two_thread_scratch(n, d, itemsize, rows, cols, in_output)
             assert scratch <= limit * n * n or min(rows, cols) == 32, (n, d, itemsize, rows, cols)
             rows, cols = methods.numpy_tile(n, n, d, itemsize)
-            assert _two_thread_scratch(n, d + 2, rows, cols, False) <= limit * n * n or min(rows, cols) == 32
+            numpy_scratch = _two_thread_scratch(n, d + 2, itemsize, rows, cols, False)
+            assert numpy_scratch <= limit * n * n or min(rows, cols) == 32
     assert modes == {"panels", "panels, y in the output", "squares"}
 
 

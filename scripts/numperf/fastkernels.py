@@ -35,12 +35,18 @@ def _exact_sq(x, y, i, j):
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy", fastmath=_EPILOGUE_MATH)
-def add_column_sums(src, acc):
-    """acc[k] += sum of src[:, k] in float64: the common centre's sums in one vectorised pass
-    (NumPy's float64 sum of a float32 array along axis 0 converts in buffers, 5x slower)."""
+def _add_column_sums(src, acc):
     for r in range(src.shape[0]):
         for k in range(src.shape[1]):
             acc[k] += np.float64(src[r, k])
+
+
+def column_sums(src) -> np.ndarray:
+    """Sums of src's columns in float64 (``methods.common_centre``'s sums) in one vectorised pass:
+    NumPy's float64 sum of a float32 array along axis 0 converts in buffers, 5x slower."""
+    acc = np.zeros(src.shape[1])
+    _add_column_sums(src, acc)
+    return acc
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy", fastmath=_EPILOGUE_MATH)

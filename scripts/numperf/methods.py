@@ -30,14 +30,15 @@ TILE_COLS = 512
 #: one centred x panel: (M + 2 rows) D must fit. Otherwise (large D) the tiles are squares and
 #: each thread holds its own centred x and y blocks, (rows + cols) D per thread.
 TILE_SCRATCH_FRACTION = 0.04
-#: ``tiled_*`` square tiles: one thread's share of TILE_SCRATCH_FRACTION (two threads: 4.4%).
+#: ``tiled_*`` square tiles: one thread's scratch budget (two threads: 4.4% of the output, which
+#: with the norms keeps the peak within 5%).
 TILE_THREAD_FRACTION = 0.022
 #: ``tiled_*`` exactness: entries with d^2 <= EXACT_TAU (||x_c||^2 + ||y_c||^2) are recomputed
 #: difference-first. Elsewhere the trick's relative error is about 4 u / EXACT_TAU (measured;
 #: u = unit roundoff), i.e. below 5e-7 in float32.
 EXACT_TAU = 0.5
-#: ``tiled_numpy``: bytes of float64 differences recomputed at once (below the 128 KiB mmap
-#: threshold the cases run with, so the temporaries come from the heap, not from fresh pages).
+#: ``tiled_numpy``: bytes of float64 differences recomputed at once (small: the temporaries stay in
+#: cache and come from the heap, whatever the allocator's mmap threshold).
 RECOMPUTE_BYTES = 1 << 16
 #: ``tiled_*``: bytes of output per full-width row panel (long rows: one GEMM call and one
 #: epilogue pass per panel; measured faster than 1 MB tiles at D = 50, although past L2).
@@ -284,11 +285,16 @@ def work_dtype(x, y) -> np.dtype:
     return np.dtype(np.float32) if dt.itemsize < 4 else dt
 
 
-def common_centre(x, y, dt):
-    """Mean of all rows of x and y (float64 sums), in ``dt``: the origin the trick runs at."""
-    total, count = x.sum(axis=0, dtype=np.float64), x.shape[0]
+def _column_sums(a) -> np.ndarray:
+    return a.sum(axis=0, dtype=np.float64)
+
+
+def common_centre(x, y, dt, column_sums=_column_sums):
+    """Mean of all rows of x and y (float64 sums, by ``column_sums(a)``), in ``dt``: the origin
+    the trick runs at."""
+    total, count = column_sums(x), x.shape[0]
     if y is not x:
-        total, count = total + y.sum(axis=0, dtype=np.float64), count + y.shape[0]
+        total, count = total + column_sums(y), count + y.shape[0]
     return (total / max(count, 1)).astype(dt)
 
 
@@ -430,12 +436,7 @@ def tiled_numba(x, y, threads=1, block_rows=0, block_cols=0, exact=True, **_):
         return out
     copy = exact or x.dtype != dt or y.dtype != dt  # plain float input: GEMM straight from x, y
     rows, cols = auto_tile(n, m, d if copy else 0, dt.itemsize, block_rows, block_cols)
-    centre = np.zeros(d, dtype=dt)
-    if exact:  # common_centre's mean of all rows, summed by a compiled loop
-        total = np.zeros(d)
-        for a in (x,) if y is x else (x, y):
-            fk.add_column_sums(a, total)
-        centre[:] = total / max(n + (0 if y is x else m), 1)
+    centre = common_centre(x, y, dt, fk.column_sums) if exact else np.zeros(d, dtype=dt)
     tau = dt.type(EXACT_TAU)
     # Squared norms of the centred rows, once, before the tiles (a vectorised pass over x and y).
     a = np.empty(n, dtype=dt)
