@@ -72,13 +72,33 @@ def _wait(driver, condition, what: str, timeout_s: float = 30):
         pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
 
 
-def _open_category(driver, report_html, category: str, xpath: str, what: str, attempts: int = 3):
-    """Load the report, click the menu entry ``category`` and return the elements at ``xpath``.
+def _settled(driver, element, polls: int = 3, interval_s: float = 0.1, timeout_s: float = 10) -> None:
+    """Wait until ``element``'s box stays put for ``polls`` polls in a row.
 
-    A click that lands while the app is still rendering its menu can be dropped (seen once on a
-    loaded CI machine), so the page is reloaded and the click repeated, at most ``attempts`` times.
+    The app's menu entries slide into place over about 150 ms after the page loads (their
+    spacing grows from 20 to 28 px); a click sent during that slide hits a neighbouring entry,
+    which is how this test failed twice in CI on the last entry of the menu.
     """
-    from selenium.common.exceptions import TimeoutException
+    import time
+
+    script = "const r = arguments[0].getBoundingClientRect(); return [r.top, r.left, r.width, r.height];"
+    last, same, deadline = None, 0, time.monotonic() + timeout_s
+    while same < polls:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the menu entry kept moving for {timeout_s} s (last box {last})")
+        box = driver.execute_script(script, element)
+        same = same + 1 if box == last else 0
+        last = box
+        time.sleep(interval_s)
+
+
+def _open_category(driver, report_html, category: str, xpath: str, what: str, attempts: int = 3):
+    """Load the report, click the menu entry ``category`` once settled; return the element at ``xpath``.
+
+    Should a click still be intercepted or go unanswered on a loaded machine, the page is reloaded
+    and the click repeated, at most ``attempts`` times; the failure names the row and the entry.
+    """
+    from selenium.common.exceptions import ElementClickInterceptedException, TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -86,10 +106,11 @@ def _open_category(driver, report_html, category: str, xpath: str, what: str, at
         driver.get(report_html.as_uri())
         link = _wait(driver, lambda d: d.find_elements(By.XPATH, f"//nav//a[normalize-space()='{category}']"),
                      f"the menu entry {category!r}")[0]
-        link.click()
+        _settled(driver, link)
         try:
+            link.click()
             return WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.XPATH, xpath))[0]
-        except TimeoutException:
+        except (ElementClickInterceptedException, TimeoutException):
             continue
     pytest.fail(f"{what} did not show under {category!r} after {attempts} clicks on the menu entry")
 
@@ -156,7 +177,9 @@ def test_each_figure_opens_from_the_menu(report, browser, name, tmp_path):
     category = figures.FIGURES[name].category
     row = _open_category(browser, report / "results" / "report.html", category,
                          f"//nav//tr[td[normalize-space()='{name}']]", f"the result row {name!r}")
-    row.find_element(By.CSS_SELECTOR, "td:last-child a").click()  # the eye: show the result
+    eye = row.find_element(By.CSS_SELECTOR, "td:last-child a")  # the eye: show the result
+    _settled(browser, eye)
+    eye.click()
     img = _wait(browser, lambda d: [i for i in d.find_elements(By.CSS_SELECTOR, "img[src^='data:image/png']")
                                     if d.execute_script("return arguments[0].complete && "
                                                         "arguments[0].naturalWidth > 0", i)],
