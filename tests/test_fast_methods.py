@@ -164,6 +164,43 @@ def test_y_kept_in_the_output_gives_the_same_distances():
                                    rtol=EXACT_REL_FLOAT32)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_tile_workers_take_each_tile_once_and_share_the_work(threads):
+    """The calling thread works beside threads - 1 pool threads; every tile is done exactly once."""
+    import threading
+    import time
+
+    done, who = [], set()
+
+    def work(tiles):
+        for tile in tiles:
+            who.add(threading.get_ident())
+            done.append(tile)
+            time.sleep(0.002)  # long enough that no worker drains the queue alone
+
+    methods._run_tiles(40, 30, 4, 10, threads, work, first_row=8)
+    assert sorted(done) == [(i, j) for i in range(8, 40, 4) for j in range(0, 30, 10)]
+    assert len(who) == threads and (threading.get_ident() in who)
+
+
+def test_a_failing_tile_worker_raises_after_the_others_finish():
+    """An error in any worker reaches the caller, and only once every worker has stopped."""
+    import time
+
+    finished = []
+
+    def work(tiles):
+        for i0, _ in tiles:
+            time.sleep(0.002)
+            if i0 == 4:
+                raise ValueError("tile 4 failed")
+        finished.append(True)
+
+    with pytest.raises(ValueError, match="tile 4 failed"):
+        methods._run_tiles(16, 10, 2, 10, 2, work)
+    assert len(finished) == 1  # the other worker ran to the end before the error was raised
+
+
 def test_input_distributions_are_what_they_claim():
     rng = np.random.default_rng(0)
     x, y = inputs.make("offset", rng, 50, 60, 8, "float32")

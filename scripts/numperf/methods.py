@@ -330,10 +330,16 @@ def _run_tiles(n, m, rows, cols, threads, work, first_row=0):
     def run():
         work(t for item in items for t in item)  # this worker's own generator over the shared items
 
-    pool = _POOLS.get(workers) or _POOLS.setdefault(workers, ThreadPoolExecutor(workers, "numperf-tiles"))
+    # The calling thread is one of the workers: one pool thread fewer to wake per call.
+    helpers = workers - 1
+    pool = _POOLS.get(helpers) or _POOLS.setdefault(helpers, ThreadPoolExecutor(helpers, "numperf-tiles"))
     with _single_threaded_blas():
-        for future in [pool.submit(run) for _ in range(workers)]:
-            future.result()
+        futures = [pool.submit(run) for _ in range(helpers)]
+        try:
+            run()
+        finally:  # the helpers finish (or fail) before BLAS gets its threads back
+            for future in futures:
+                future.result()
 
 
 def _exact_rows_cols(x, y, i, j, dt):
