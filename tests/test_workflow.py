@@ -101,6 +101,29 @@ def test_second_invocation_does_nothing(tiny_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
+def test_a_code_change_reruns_the_batches(tiny_run, tmp_path):
+    """The package's digest is a param of the measuring rules: edit any source file and the next
+    run measures again (the batches then re-measure every record older code wrote)."""
+    work, env, _ = tiny_run
+    copy = tmp_path / "repo"
+    for part in ("workflow", "scripts"):
+        shutil.copytree(REPO / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**env, "PYTHONPATH": str(copy / "scripts")}  # the copy's numperf, ahead of the installed one
+    dry = [sys.executable, "-m", "snakemake", "-s", str(copy / "workflow" / "Snakefile"),
+           "--directory", str(work), "--configfile", str(work / "tiny.yaml"), "--dry-run", "--cores", "2"]
+
+    def plan() -> str:
+        proc = subprocess.run(dry, capture_output=True, text=True, timeout=300, env={**os.environ, **env})
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        return proc.stdout + proc.stderr
+
+    assert "Nothing to be done" in plan()  # same sources, other path: nothing to redo
+    methods_py = copy / "scripts" / "numperf" / "methods.py"
+    methods_py.write_text(methods_py.read_text() + "\n# an edit\n")
+    changed = plan()
+    assert "run_batch" in changed and "calibrate" in changed and "params" in changed.lower()
+
+
 def _measured(work: Path) -> int:
     """Cases the batch manifests say were measured (not reused) in their last run."""
     batches = work / "results" / "testhost" / "wheel" / "batches"

@@ -150,7 +150,7 @@ def _base_record(spec: CaseSpec, process_index: int) -> dict:
         "host": None, "env": metadata.blas_env(), "scheduler": metadata.scheduler_info(),
         "run": {"start_utc": datetime.now(UTC).isoformat(),
                 "git_commit": metadata.git_commit(PACKAGE_ROOT),
-                "code_digest": metadata.code_digest(PACKAGE_ROOT / "numperf"), "child_exit_code": None,
+                "code_digest": metadata.package_digest(), "child_exit_code": None,
                 "load_before": metadata.load_average()},
     }
 
@@ -338,7 +338,7 @@ def _reusable(path: Path, spec: CaseSpec, process_index: int) -> dict | None:
     except record.RecordError:
         return None
     case = dict(old["case"])
-    if old.get("run", {}).get("code_digest") != metadata.code_digest(PACKAGE_ROOT / "numperf"):
+    if old.get("run", {}).get("code_digest") != metadata.package_digest():
         return None
     same = case.get("process_index") == process_index and all(
         case.get(k) == v for k, v in json.loads(json.dumps(asdict(spec))).items())

@@ -26,6 +26,10 @@ shell.prefix(f"set -euo pipefail; export PATH={shlex.quote(os.path.dirname(sys.e
 STORED_ONLY = config["stored_only"]
 
 CASES = npconfig.expand_cases(config, HOST)
+# A hash of the package's sources, a param of the measuring rules: Snakemake reruns a batch or a
+# calibration when the code changed (params are a rerun trigger), and the batch then measures
+# again every case whose record older code wrote.
+CODE_DIGEST = metadata.package_digest()
 
 
 def alternatives(values):

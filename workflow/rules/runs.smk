@@ -29,6 +29,7 @@ rule calibrate:
         f"{RECORD_ROOT}/logs/calibrate_{{backend}}_t{{threads}}.log",
     params:
         host_id=HOST,
+        code=CODE_DIGEST,
     threads: lambda wildcards: int(wildcards.threads)
     resources:
         mem_mb=1500,
@@ -67,6 +68,7 @@ rule run_batch:
         f"{RECORD_ROOT}/logs/{{backend}}/{{batch}}_p{{process}}.log",
     params:
         host_id=HOST,
+        code=CODE_DIGEST,
     priority: lambda wildcards: config["processes"] - int(wildcards.process)
     threads: lambda wildcards: batch_cases(wildcards)[0].spec.threads
     resources:
