@@ -163,12 +163,12 @@ def git_commit(path: str | os.PathLike) -> str | None:
         return None
 
 
-@functools.lru_cache(maxsize=8)
 def package_digest() -> str:
     """``code_digest`` of this numperf package: what a record, batch or calibration ran with."""
     return code_digest(Path(__file__).resolve().parent)
 
 
+@functools.lru_cache(maxsize=8)
 def code_digest(package: str | os.PathLike) -> str:
     """SHA-256 (first 16 hex digits) of the package's Python sources, names and contents: what
     measured a record. Unlike the git commit it changes with uncommitted edits, so a batch
