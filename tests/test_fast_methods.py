@@ -168,15 +168,18 @@ def test_y_kept_in_the_output_gives_the_same_distances():
 def test_tile_workers_take_each_tile_once_and_share_the_work(threads):
     """The calling thread works beside threads - 1 pool threads; every tile is done exactly once."""
     import threading
-    import time
 
     done, who = [], set()
+    # every worker holds its first tile until all have one: no worker can drain the queue alone,
+    # however late the pool's threads start on a loaded machine (and a missing worker times out)
+    all_started = threading.Barrier(threads, timeout=30)
 
     def work(tiles):
-        for tile in tiles:
+        for k, tile in enumerate(tiles):
+            if k == 0:
+                all_started.wait()
             who.add(threading.get_ident())
             done.append(tile)
-            time.sleep(0.002)  # long enough that no worker drains the queue alone
 
     methods._run_tiles(40, 30, 4, 10, threads, work, first_row=8)
     assert sorted(done) == [(i, j) for i in range(8, 40, 4) for j in range(0, 30, 10)]
