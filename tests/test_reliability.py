@@ -201,7 +201,7 @@ def test_a_batch_reuses_a_record_only_when_the_same_code_measured_it(tmp_path):
         run_numperf("run-batch", "--cases", cases, "--process", 0, "--out", out)
         return json.loads(out.read_text())["cases"][0]["reused"]
 
-    digest = metadata.code_digest(Path(runner.__file__).parent)
+    digest = metadata.package_digest()
     assert batch() is False
     rec_path = Path(str(path).format(process=0))
     rec = json.loads(rec_path.read_text())

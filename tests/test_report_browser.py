@@ -85,7 +85,7 @@ def _settled(driver, element, polls: int = 3, interval_s: float = 0.1, timeout_s
     last, same, deadline = None, 0, time.monotonic() + timeout_s
     while same < polls:
         if time.monotonic() > deadline:
-            pytest.fail(f"the menu entry kept moving for {timeout_s} s (last box {last})")
+            pytest.fail(f"the element kept moving for {timeout_s} s (last box {last})")
         box = driver.execute_script(script, element)
         same = same + 1 if box == last else 0
         last = box
