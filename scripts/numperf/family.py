@@ -277,3 +277,16 @@ class FigureDecl:
     title: str
     caption: str
     draw: Callable[[dict, Any], tuple]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand a family adds to the CLI (``numperf <name>``), returned by its module's
+    ``commands()``: ``add_arguments(parser)`` declares its options, ``run(args)`` returns the exit
+    status. The core CLI adds every family's commands; it knows none of them."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[Any], None]
+    run: Callable[[Any], int]
+    description: str = ""
