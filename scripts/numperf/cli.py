@@ -11,8 +11,6 @@ import json
 import os
 import sys
 
-from numperf import methods
-
 
 def _positive_int(text: str) -> int:
     try:
@@ -209,33 +207,6 @@ def _cmd_run_batch(args) -> int:
     return 0
 
 
-def _add_memory_model(sub) -> None:
-    p = sub.add_parser("memory-model", help="print the registry's memory model (seed table by default)",
-                       description="Print predicted memory. Without --n: the seed notebook's table "
-                       "exactly as it defines it (float64, y = x, MB = 10**6 bytes), beside numperf's "
-                       "model of what the same calls hold at their peak, and why they differ.")
-    p.add_argument("--n", type=_positive_int)
-    p.add_argument("--m", type=_positive_int)
-    p.add_argument("--d", type=_positive_int, default=50)
-    p.add_argument("--dtype", default="float64", choices=["float32", "float64"])
-    p.set_defaults(func=_cmd_memory_model)
-
-
-def _cmd_memory_model(args) -> int:
-    from numperf import report_text
-
-    if args.n is None:
-        print(report_text.seed_table_text(methods.seed_table()))
-        return 0
-    m = args.m or args.n
-    print(f"{'method':<18} {'input MB':>10} {'interm. MB':>11} {'output MB':>10} {'peak MB':>10}")
-    for name in methods.METHODS:
-        mm = methods.memory_model(name, args.n, m, args.d, args.dtype)
-        print(f"{name:<18} {mm.input_bytes / 1e6:>10.3f} {mm.intermediate_bytes / 1e6:>11.3f} "
-              f"{mm.output_bytes / 1e6:>10.3f} {mm.peak_bytes / 1e6:>10.3f}")
-    return 0
-
-
 def _add_methods(sub) -> None:
     p = sub.add_parser("methods", help="list every family's methods and whether they are available")
     p.add_argument("--family", help="only this family")
@@ -257,9 +228,11 @@ def _cmd_methods(args) -> int:
 
 
 def _add_calibrate(sub) -> None:
-    p = sub.add_parser("calibrate", help="measure DGEMM/SGEMM GFLOP/s and write bandwidth for the roofline",
-                       description="Measure this machine's GEMM and memory-write ceilings in a child "
-                       "on the given backend and thread count; write them as JSON.")
+    p = sub.add_parser("calibrate", help="measure the rates a family's floor needs (e.g. GEMM, bandwidth)",
+                       description="Measure this machine's rates for a family that declares a calibration "
+                       "(its floor's inputs) in a child on the given backend and thread count; write them "
+                       "as JSON.")
+    p.add_argument("--family", required=True, help="a family that declares a calibration")
     p.add_argument("--backend", default="wheel")
     p.add_argument("--threads", type=_positive_int, default=1)
     p.add_argument("--allocated-cpus", type=_positive_int,
@@ -270,7 +243,7 @@ def _add_calibrate(sub) -> None:
 
 
 def _cmd_calibrate(args) -> int:
-    from numperf import backends, runner
+    from numperf import backends, family, runner
 
     if args.allocated_cpus is not None and args.allocated_cpus < args.threads:
         print(f"numperf calibrate: error: the job was given {args.allocated_cpus} CPU(s), "
@@ -278,16 +251,21 @@ def _cmd_calibrate(args) -> int:
         return 2
     try:
         backends.get(args.backend)
+        fam = family.get(args.family)
     except ValueError as exc:
-        print(f"numperf calibrate: error: --backend: {exc}", file=sys.stderr)
+        print(f"numperf calibrate: error: {exc}", file=sys.stderr)
         return 2
-    cal = runner.run_calibration(args.backend, args.threads, args.out)
+    if fam.calibrate is None:
+        known = [f.name for f in family.registry().values() if f.calibrate is not None]
+        print(f"numperf calibrate: error: --family {fam.name} declares no calibration; allowed: "
+              f"{', '.join(known) or '(none)'}", file=sys.stderr)
+        return 2
+    cal = runner.run_calibration(fam.name, args.backend, args.threads, args.out)
     if cal["status"] == "ok":
-        print(f"{args.backend} t{args.threads}: DGEMM {cal['dgemm_gflops']:.1f} GFLOP/s, SGEMM "
-              f"{cal['sgemm_gflops']:.1f} GFLOP/s, write {cal['write_bandwidth_bytes_per_s'] / 1e9:.1f} GB/s",
-              file=sys.stderr)
+        rates = ", ".join(f"{k} {cal[k]:.4g}" for k in fam.rates)
+        print(f"{fam.name} {args.backend} t{args.threads}: {rates}", file=sys.stderr)
     else:
-        print(f"{args.backend} t{args.threads}: skipped ({cal['reason']})", file=sys.stderr)
+        print(f"{fam.name} {args.backend} t{args.threads}: skipped ({cal['reason']})", file=sys.stderr)
     return 0
 
 
@@ -384,7 +362,7 @@ def _cmd_findings(args) -> int:
         if args.out:
             findings.write(args.tables, args.out)
         else:
-            print(findings.to_rst(findings.load_tables(args.tables)))
+            print(findings.to_rst(findings.load(args.tables)))
     except FileNotFoundError as exc:
         print(f"numperf findings: error: {exc}", file=sys.stderr)
         return 1
@@ -433,7 +411,7 @@ def _cmd_unlock_stale(args) -> int:
 
 def _add_figure(sub) -> None:
     p = sub.add_parser("figure", help="draw one report figure from the tables")
-    p.add_argument("name", help="figure name (see numperf.figures.FIGURES)")
+    p.add_argument("name", help="figure name (see numperf.plotting.FIGURES)")
     p.add_argument("--tables", default="results/tables")
     p.add_argument("--png", required=True)
     p.add_argument("--svg")
@@ -441,13 +419,13 @@ def _add_figure(sub) -> None:
 
 
 def _cmd_figure(args) -> int:
-    from numperf import figures
+    from numperf import plotting
 
-    if args.name not in figures.FIGURES:
-        print(f"numperf figure: error: unknown figure {args.name!r}; known: {', '.join(figures.FIGURES)}",
+    if args.name not in plotting.FIGURES:
+        print(f"numperf figure: error: unknown figure {args.name!r}; known: {', '.join(plotting.FIGURES)}",
               file=sys.stderr)
         return 2
-    figures.render(args.name, args.tables, args.png, args.svg)
+    plotting.render(args.name, args.tables, args.png, args.svg)
     return 0
 
 
@@ -528,11 +506,22 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``numperf`` argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="numperf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run_case, _add_run_batch, _add_memory_model, _add_methods, _add_calibrate, _add_probe,
+    for add in (_add_run_case, _add_run_batch, _add_methods, _add_calibrate, _add_probe,
                 _add_backends, _add_validate_config, _add_aggregate, _add_figure, _add_compare,
                 _add_stability, _add_findings, _add_claims, _add_unlock_stale):
         add(sub)
+    _add_family_commands(sub)
     return parser
+
+
+def _add_family_commands(sub) -> None:
+    """Every family's own subcommands (``numperf.family.Command``, from its ``commands()``)."""
+    from numperf import family
+
+    for cmd in family.declared("commands"):
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description or cmd.help)
+        cmd.add_arguments(p)
+        p.set_defaults(func=cmd.run)
 
 
 def main(argv: list[str] | None = None) -> int:
