@@ -17,7 +17,8 @@ def load(tables_dir: str | Path, names=TABLES, required=("runs",)) -> dict[str, 
     tables_dir = Path(tables_dir)
     missing = [str(tables_dir / f"{t}.csv") for t in required if not (tables_dir / f"{t}.csv").exists()]
     if missing:
-        raise FileNotFoundError("table(s) missing (run `numperf aggregate` first): " + ", ".join(missing))
+        raise FileNotFoundError(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing "
+                                "(run `numperf aggregate` first)")
     out = {}
     for name in dict.fromkeys([*names, *required]):
         path = tables_dir / f"{name}.csv"

@@ -291,8 +291,9 @@ def test_calibration_runs_blas_with_the_requested_threads(tmp_path):
     import sys
 
     out = tmp_path / "t1.json"
-    subprocess.run([sys.executable, "-m", "numperf.calibrate", "distances", "1", "wheel", str(out)], check=True,
-                   env={k: v for k, v in __import__("os").environ.items() if not k.endswith("_NUM_THREADS")})
+    env = {k: v for k, v in __import__("os").environ.items() if not k.endswith("_NUM_THREADS")}
+    subprocess.run([sys.executable, "-m", "numperf.calibrate", "distances", "1", "wheel", str(out)],
+                   check=True, env=env)
     cal = json.loads(out.read_text())
     assert {p["num_threads"] for p in cal["threadpool_info"] if p["user_api"] == "blas"} == {1}
     assert cal["write_threads"] == 1 and cal["dgemm_gflops"] > 0
@@ -300,11 +301,14 @@ def test_calibration_runs_blas_with_the_requested_threads(tmp_path):
 
 def test_floor_uses_the_hosts_best_gemm_and_bandwidth_over_backends():
     cal = pd.DataFrame([
-        {"host_id": "h", "backend": "wheel", "family": "distances", "threads": 1, "dgemm_gflops": 50.0, "sgemm_gflops": 100.0,
+        {"host_id": "h", "backend": "wheel", "family": "distances", "threads": 1,
+         "dgemm_gflops": 50.0, "sgemm_gflops": 100.0,
          "write_bandwidth_bytes_per_s": 20e9},
-        {"host_id": "h", "backend": "netlib", "family": "distances", "threads": 1, "dgemm_gflops": 12.0, "sgemm_gflops": 13.0,
+        {"host_id": "h", "backend": "netlib", "family": "distances", "threads": 1,
+         "dgemm_gflops": 12.0, "sgemm_gflops": 13.0,
          "write_bandwidth_bytes_per_s": 25e9},
-        {"host_id": "h", "backend": "wheel", "family": "distances", "threads": 2, "dgemm_gflops": 100.0, "sgemm_gflops": 200.0,
+        {"host_id": "h", "backend": "wheel", "family": "distances", "threads": 2,
+         "dgemm_gflops": 100.0, "sgemm_gflops": 200.0,
          "write_bandwidth_bytes_per_s": 25e9},
     ])
     runs = pd.DataFrame([{"host_id": "h", "backend": b, "threads": t, "family": "distances", "p_n": 5000,

@@ -17,7 +17,8 @@ import pytest
 import yaml
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from numperf import aggregate, figures
+from numperf import aggregate
+from numperf import plotting as figures
 from tests.conftest import REPO, run_numperf
 
 METHODS = ("gemm_trick", "blocked")
@@ -44,13 +45,15 @@ def base_runs(tmp_path_factory) -> pd.DataFrame:
     """runs.csv rows of 8 real cases (2 methods x 2 dtypes x 1 and 2 threads) at N0 x D0."""
     root = tmp_path_factory.mktemp("ticks")
     probe = root / "probe.json"
-    run_numperf("run-case", "--method", "blocked", "--param", "n=20", "--param", "d=4", "--repeats", 1,
+    run_numperf("run-case", "--family", "distances",
+                "--method", "blocked", "--param", "n=20", "--param", "d=4", "--repeats", 1,
                 "--quiet",
                 "--out", probe)
     host = json.loads(probe.read_text())["host"]["host_id"]
     for method, dtype, threads in itertools.product(METHODS, ("float32", "float64"), (1, 2)):
         out = root / "results" / host / "wheel" / "records" / f"{method}_{dtype}_t{threads}.json"
-        run_numperf("run-case", "--method", method, "--param", f"n={N0}", "--param", f"d={D0}", "--dtype",
+        run_numperf("run-case", "--family", "distances",
+                "--method", method, "--param", f"n={N0}", "--param", f"d={D0}", "--dtype",
                     dtype, "--threads",
                     threads, "--repeats", 3, "--quiet", "--out", out)
     aggregate.aggregate(root / "results", root / "tables")

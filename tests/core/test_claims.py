@@ -14,7 +14,9 @@ import pandas as pd
 import pytest
 from docutils.core import publish_parts
 
-from numperf import aggregate, claims, distance_claims, family
+from numperf import aggregate, claims, family
+from numperf import tables as table_io
+from numperf.families.distances import claim_rules as distance_claims
 from tests.conftest import REPO, run_numperf
 
 SEEDS = REPO.parent / "shared" / "seeds"
@@ -277,7 +279,7 @@ def _synthetic_tables(tmp_path: Path) -> Path:
 
 
 def test_rst_renders_cleanly_and_lists_every_claim(tmp_path):
-    df = claims.evaluate(claims.load_tables(_synthetic_tables(tmp_path)))
+    df = claims.evaluate(table_io.load(_synthetic_tables(tmp_path), claims.TABLES))
     text = claims.to_rst(df)
     warnings = io.StringIO()
     publish_parts(text, writer="html", settings_overrides={"warning_stream": warnings, "report_level": 2})

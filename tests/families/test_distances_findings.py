@@ -10,6 +10,7 @@ import pytest
 from docutils.core import publish_parts
 
 from numperf import aggregate, findings
+from numperf.families.distances import report
 from tests.conftest import run_numperf
 
 #: median seconds per (method, n): blocked is 2x faster than the trick at n=1000, the trick wins at 100
@@ -41,12 +42,12 @@ def _tables(runs):
 
 
 def test_fastest_method_speedup_and_memory_saved():
-    best = findings.fastest(_tables(_runs())).set_index("n")
+    best = report.fastest(_tables(_runs())).set_index("n")
     assert best.loc[100, "method"] == "gemm_trick" and best.loc[1000, "method"] == "blocked"
     assert best.loc[1000, "speedup"] == pytest.approx(2.0, rel=0.02)
     assert best.loc[1000, "ci_low"] <= 2.0 <= best.loc[1000, "ci_high"]
     # measured RSS is visible at n=1000: 8 MB against the trick's 24 MB
-    assert (best.loc[1000, "peak_bytes"], best.loc[1000, "trick_peak_bytes"]) == (8e6, 24e6)
+    assert (best.loc[1000, "peak_bytes"], best.loc[1000, "baseline_peak_bytes"]) == (8e6, 24e6)
     assert best.loc[1000, "peak_kind"] == "measured"
     text = findings.to_rst(_tables(_runs()))
     assert "1000 × 1000 × 50" in text and "``blocked``, 1 thread (10 ms)" in text
@@ -57,13 +58,13 @@ def test_fastest_method_speedup_and_memory_saved():
 
 
 def test_model_is_used_for_both_when_rss_cannot_see_one():
-    best = findings.fastest(_tables(_runs())).set_index("n")
+    best = report.fastest(_tables(_runs())).set_index("n")
     assert best.loc[100, "peak_kind"] == "model"  # RSS 0 below 1 MB: model for both methods
 
 
 def test_backends_changed_is_written_when_several_ran():
     runs = _runs(backends=("wheel", "netlib"), slower={"netlib": 3.0})
-    effects = findings.backend_effects(runs)
+    effects = report.backend_effects(runs)
     assert len(effects) == 1 and effects[0]["reference"] == "wheel" and effects[0]["backend"] == "netlib"
     assert effects[0]["geomean_ratio"] == pytest.approx(3.0) and effects[0]["shared_cases"] == 4
     assert effects[0]["winner_changed"] == 0 and effects[0]["groups"] == 2
@@ -86,6 +87,6 @@ def test_command_writes_the_file(tmp_path):
     for name, df in tables.items():
         df.to_csv(tmp_path / f"{name}.csv", index=False)
     run_numperf("findings", "--tables", tmp_path, "--out", tmp_path / "key_findings.rst")
-    assert (tmp_path / "key_findings.rst").read_text() == findings.to_rst(findings.load_tables(tmp_path))
+    assert (tmp_path / "key_findings.rst").read_text() == findings.to_rst(findings.load(tmp_path))
     missing = run_numperf("findings", "--tables", tmp_path / "nowhere", check=False)
     assert missing.returncode == 1 and "runs.csv" in missing.stderr

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from numperf import aggregate, family, figures, methods, runner
+from numperf import aggregate, family, runner, tables
+from numperf import plotting as figures
 from tests.conftest import run_numperf
 
 METHODS = ("gemm_trick", "blocked")
@@ -26,20 +27,23 @@ def results(tmp_path_factory):
     """16 real cases (2 processes each), calibration for 1 and 2 threads, and their tables."""
     root = tmp_path_factory.mktemp("figures")
     probe = root / "probe.json"
-    run_numperf("run-case", "--method", "blocked", "--param", "n=20", "--param", "d=4", "--repeats", 1,
+    run_numperf("run-case", "--family", "distances",
+                "--method", "blocked", "--param", "n=20", "--param", "d=4", "--repeats", 1,
                 "--quiet",
                 "--out", probe)
     host = json.loads(probe.read_text())["host"]["host_id"]
     base = root / "results" / host / "wheel"
 
     def calibrate(threads):
-        runner.run_calibration("wheel", threads, base / "calibration" / f"t{threads}.json")
+        runner.run_calibration("distances", "wheel", threads,
+                               base / "calibration" / "distances" / f"t{threads}.json")
 
     # The numbers only need to be real, not precise: the 1-thread calibration overlaps the cases.
     with ThreadPoolExecutor(max_workers=1) as pool:
         cal1 = pool.submit(calibrate, 1)
         for method, n, dtype, threads, k in itertools.product(METHODS, SIZES, DTYPES, THREADS, (0, 1)):
-            run_numperf("run-case", "--method", method, "--param", f"n={n}", "--param", "d=16", "--dtype",
+            run_numperf("run-case", "--family", "distances",
+                "--method", method, "--param", f"n={n}", "--param", "d=16", "--dtype",
                         dtype,
                         "--threads", threads, "--repeats", 3, "--processes", 2, "--process", k,
                         "--min-sample-time-s", 0.002, "--quiet", "--out",
@@ -48,7 +52,8 @@ def results(tmp_path_factory):
     calibrate(2)
     tables_dir = root / "tables"
     aggregate.aggregate(root / "results", tables_dir)
-    return {"root": root, "tables_dir": tables_dir, "tables": figures.load_tables(tables_dir), "host": host}
+    loaded = tables.load(tables_dir, figures.TABLES, figures.TABLES)
+    return {"root": root, "tables_dir": tables_dir, "tables": loaded, "host": host}
 
 
 def _derived(runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -82,7 +87,8 @@ def test_registry_is_complete():
     for name, f in figures.FIGURES.items():
         assert f.name == name and f.title
         own = {figures.family_category(n) for n in family.registry()}
-        assert f.category in figures.CATEGORIES or f.category in own
+        assert f.category == (figures.family_category(f.family) if f.family else figures.CROSS_CATEGORY)
+        assert f.category in own | {figures.CROSS_CATEGORY}
         assert f.caption and "\n" not in f.caption
         assert callable(f.draw)
 
@@ -128,7 +134,7 @@ def test_data_figures_plot_every_method(results, name):
 
 
 def test_method_order_and_colors_follow_the_registry():
-    known = list(methods.METHODS)
+    known = list(family.get("distances").methods)
     assert figures.method_order(reversed(known)) == known
     assert len({figures.method_color(m) for m in known}) == len(known)
     assert figures.method_order(["zzz", "blocked", "aaa"]) == ["blocked", "aaa", "zzz"]
@@ -217,6 +223,6 @@ def test_missing_calibration_and_single_thread_count(results):
 
 def test_missing_table_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="runs.csv"):
-        figures.load_tables(tmp_path)
+        tables.load(tmp_path, figures.TABLES, figures.TABLES)
     with pytest.raises(ValueError, match="unknown figure"):
         figures.draw("nope", {})
