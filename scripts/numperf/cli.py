@@ -457,20 +457,24 @@ def _add_backends(sub) -> None:
 
 
 def _add_compare(sub) -> None:
+    from numperf import stats
+
     p = sub.add_parser("compare", help="compare two (host, backend) selections over their shared cases",
-                       description="Per shared case: time ratio A/B with a 95%% interval from the spread "
-                       "between each side's processes; 'A faster'/'B faster' only where the interval "
-                       "excludes 1 and the difference exceeds --min-effect, 'equivalent' where the "
-                       "interval lies within it, else 'inconclusive'; and a geometric-mean summary.")
-    p.add_argument("--results", default="results")
-    p.add_argument("--a-backend", required=True)
+                       description=f"Per shared case: the time ratio A/B (time A / time B: below 1 means A "
+                       f"is faster) with a {stats.CONFIDENCE:.0%} interval from the spread between each "
+                       "side's processes; 'A faster'/'B faster' only where the interval excludes 1 and the "
+                       "difference exceeds --min-effect, 'equivalent' where the interval lies within it, "
+                       "else 'inconclusive'; then a geometric-mean summary. Prints a table and the summary "
+                       "in sentences.")
+    p.add_argument("--results", default="results", help="results folder (default %(default)s)")
+    p.add_argument("--a-backend", required=True, help="backend of selection A")
     p.add_argument("--a-host", help="host id of A (optional if only one host has that backend)")
-    p.add_argument("--b-backend", required=True)
-    p.add_argument("--b-host")
+    p.add_argument("--b-backend", required=True, help="backend of selection B")
+    p.add_argument("--b-host", help="host id of B (optional if only one host has that backend)")
     p.add_argument("--min-effect", type=_fraction, default=0.05,
                    help="smallest relative difference worth a verdict (default 0.05)")
-    p.add_argument("--out", help="CSV of per-case ratios (default: print)")
-    p.add_argument("--summary", help="JSON summary path")
+    p.add_argument("--out", help="also write the per-case ratios as CSV here")
+    p.add_argument("--summary", help="also write the summary as JSON here")
     p.set_defaults(func=_cmd_compare)
 
 
@@ -487,11 +491,11 @@ def _cmd_compare(args) -> int:
     if args.out:
         with record.atomic_write(args.out) as fh:
             table.to_csv(fh, index=False)
-    else:
-        print(table.to_string(index=False))
     if args.summary:
         record.write_json(args.summary, summary)
-    print(json.dumps(summary), file=sys.stderr)
+    if len(table):
+        print(compare.table_text(table) + "\n")
+    print(compare.summary_text(summary))
     return 0
 
 
