@@ -1,7 +1,8 @@
 """Command line: ``numperf <command> ...`` (also ``python -m numperf``).
 
 Every command is a thin layer over a package function; ``numperf <command> --help``
-documents each.
+documents each. Run options take their defaults, types and bounds from the config schema
+(``numperf.options``), so the CLI and a config accept the same values.
 """
 
 from __future__ import annotations
@@ -12,57 +13,7 @@ import os
 import sys
 
 from numperf import methods
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-def _nonneg_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
-
-
-def _time_limit_s(text: str) -> float:
-    """A case time limit: finite and at least 1 s (starting the case process alone takes a fraction)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds >= 1, got {text!r}") from None
-    if not 1 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 1, got {text}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number strictly between 0 and 1, got {text}")
-    return value
+from numperf.options import add_option, option_property, schema_type
 
 
 def _add_host_id(p) -> None:
@@ -77,30 +28,18 @@ def _assignment(text: str) -> tuple[str, str]:
     return name, value
 
 
-def _typed(value: str, kind: str):
-    """A command-line value as the declared kind of its parameter."""
-    if kind == "int":
-        return int(value)
-    if kind == "float":
-        return float(value)
-    if kind == "bool":
-        if value.lower() not in ("true", "false", "1", "0"):
-            raise ValueError(f"expected true or false, got {value!r}")
-        return value.lower() in ("true", "1")
-    return value
-
-
 def _declared_values(pairs, declared, what: str) -> dict:
-    kinds = {p.name: p.kind for p in declared}
+    """NAME=VALUE pairs as the declared type of each parameter or option (its bounds and choices are
+    checked by CaseSpec, in the family's own words)."""
+    types = {p.name: schema_type(p.schema(), parse_only=True) for p in declared}
     out = {}
     for name, value in pairs or []:
-        if name not in kinds:
-            raise ValueError(f"{what} {name!r} is not declared; allowed: {', '.join(kinds) or '(none)'}")
+        if name not in types:
+            raise ValueError(f"{what} {name!r} is not declared; allowed: {', '.join(types) or '(none)'}")
         try:
-            out[name] = _typed(value, kinds[name])
-        except ValueError:
-            raise ValueError(f"{what} {name}: {value!r} is not a{'n' if kinds[name] == 'int' else ''} "
-                             f"{kinds[name]}") from None
+            out[name] = types[name](value)
+        except argparse.ArgumentTypeError as exc:
+            raise ValueError(f"{what} {name}: {exc}") from None
     return out
 
 
@@ -108,7 +47,8 @@ def _add_run_case(sub) -> None:
     p = sub.add_parser("run-case", help="measure one case in a fresh child process and write its record",
                        description="Measure one case of a family in a fresh child process; write its JSON "
                        "record atomically (always, also for skipped or failed cases) and print a summary. "
-                       "`numperf families` lists the families, their parameters and methods.")
+                       "`numperf families` lists the families, their parameters and methods. "
+                       "Defaults and bounds are the config schema's (workflow/schemas/config.schema.yaml).")
     p.add_argument("--family", default="distances", help="experiment family (default: distances)")
     p.add_argument("--method", required=True, help="method of the family")
     p.add_argument("--param", type=_assignment, action="append", metavar="NAME=VALUE",
@@ -116,26 +56,23 @@ def _add_run_case(sub) -> None:
     p.add_argument("--option", type=_assignment, action="append", metavar="NAME=VALUE",
                    help="a tuning option of the method (repeat)")
     p.add_argument("--dtype", default="float64")
-    p.add_argument("--threads", type=_positive_int, default=1, help="BLAS threads")
-    p.add_argument("--backend", default="wheel", help="BLAS backend label (see `numperf backends`)")
-    p.add_argument("--repeats", type=_positive_int, default=5, help="timed samples per process")
-    p.add_argument("--processes", type=_positive_int, default=3,
-                   help="independent processes that measure this case (this run is one of them)")
-    p.add_argument("--process", type=_nonneg_int, default=0, help="index of this process, 0..processes-1")
-    p.add_argument("--min-sample-time-s", type=_nonneg_float, default=0.02,
-                   help="a sample repeats the kernel until it lasts this long (0: one call per sample)")
-    p.add_argument("--loops", type=_positive_int, help="calls per sample (default: calibrated)")
-    p.add_argument("--warmup", type=_nonneg_int, default=1, help="untimed warm-up calls")
-    p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the input data (>= 0)")
-    p.add_argument("--time-limit-s", type=_time_limit_s, default=600.0,
-                   help="kill the case after this many seconds (finite, >= 1)")
-    p.add_argument("--mem-budget-mb", type=_nonneg_float, default=0.0,
-                   help="skip if the modelled peak exceeds it; also caps the child's memory (0: none)")
-    p.add_argument("--mem-limit-mb", type=_nonneg_float, default=0.0,
-                   help="cap the kernel's memory in the child at this (default: the budget)")
+    add_option(p, "threads", "BLAS threads")
+    p.add_argument("--backend", default=option_property("backend")["default"],
+                   help="BLAS backend label (see `numperf backends`; default %(default)s)")
+    add_option(p, "repeats", "timed samples per process")
+    add_option(p, "processes", "independent processes that measure this case (this run is one of them)")
+    add_option(p, "process", "index of this process, below --processes")
+    add_option(p, "min_sample_time_s", "a sample repeats the kernel until it lasts this long (0: one call "
+                "per sample)")
+    add_option(p, "loops", "calls per sample", default_text="calibrated from --min-sample-time-s")
+    add_option(p, "warmup", "untimed warm-up calls")
+    add_option(p, "seed", "seed of the input data")
+    add_option(p, "time_limit_s", "kill the case after this many seconds")
+    add_option(p, "mem_budget_mb", "skip if the modelled peak exceeds it; also caps the child's memory "
+                "(0: none)")
+    add_option(p, "mem_limit_mb", "cap the kernel's memory in the child at this (0: the budget)")
     p.add_argument("--skip-reason", help="write a skipped record with this reason instead of running")
-    p.add_argument("--allocated-cpus", type=_positive_int,
-                   help="CPUs the scheduler gave this job; fewer than --threads refuses to run")
+    add_option(p, "allocated_cpus", "CPUs the scheduler gave this job; fewer than --threads refuses to run")
     _add_host_id(p)
     p.add_argument("--out", help="record path (default: print the record JSON to stdout)")
     p.add_argument("--quiet", action="store_true", help="no summary on stderr")
@@ -187,9 +124,9 @@ def _add_run_batch(sub) -> None:
                        "workflow, each in its own fresh child; write each record atomically, then a "
                        "manifest.")
     p.add_argument("--cases", required=True, help="case list (results/<host>/<backend>/cases/<batch>.json)")
-    p.add_argument("--process", type=_nonneg_int, required=True, help="round: process index of every case")
-    p.add_argument("--allocated-cpus", type=_positive_int,
-                   help="CPUs the scheduler gave this job; a case needing more is recorded invalid")
+    add_option(p, "process", "round: process index of every case", required=True)
+    add_option(p, "allocated_cpus", "CPUs the scheduler gave this job; a case needing more is recorded "
+                "invalid")
     _add_host_id(p)
     p.add_argument("--out", required=True, help="manifest path")
     p.set_defaults(func=_cmd_run_batch)
@@ -214,9 +151,9 @@ def _add_memory_model(sub) -> None:
                        description="Print predicted memory. Without --n: the seed notebook's table "
                        "exactly as it defines it (float64, y = x, MB = 10**6 bytes), beside numperf's "
                        "model of what the same calls hold at their peak, and why they differ.")
-    p.add_argument("--n", type=_positive_int)
-    p.add_argument("--m", type=_positive_int)
-    p.add_argument("--d", type=_positive_int, default=50)
+    p.add_argument("--n", type=schema_type({"type": "integer", "minimum": 1}))
+    p.add_argument("--m", type=schema_type({"type": "integer", "minimum": 1}))
+    p.add_argument("--d", type=schema_type({"type": "integer", "minimum": 1}), default=50)
     p.add_argument("--dtype", default="float64", choices=["float32", "float64"])
     p.set_defaults(func=_cmd_memory_model)
 
@@ -260,10 +197,10 @@ def _add_calibrate(sub) -> None:
     p = sub.add_parser("calibrate", help="measure DGEMM/SGEMM GFLOP/s and write bandwidth for the roofline",
                        description="Measure this machine's GEMM and memory-write ceilings in a child "
                        "on the given backend and thread count; write them as JSON.")
-    p.add_argument("--backend", default="wheel")
-    p.add_argument("--threads", type=_positive_int, default=1)
-    p.add_argument("--allocated-cpus", type=_positive_int,
-                   help="CPUs the scheduler gave this job; fewer than --threads is refused")
+    p.add_argument("--backend", default=option_property("backend")["default"],
+                   help="BLAS backend label (see `numperf backends`; default %(default)s)")
+    add_option(p, "threads", "BLAS threads")
+    add_option(p, "allocated_cpus", "CPUs the scheduler gave this job; fewer than --threads is refused")
     _add_host_id(p)
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_calibrate)
@@ -342,8 +279,7 @@ def _add_aggregate(sub) -> None:
     p.add_argument("--baseline", type=_assignment, action="append", metavar="FAMILY=METHOD",
                    help="method that speedup.csv divides by for a family (repeat; default: the "
                    "family's declared baseline)")
-    p.add_argument("--min-effect", type=_fraction, default=0.05,
-                   help="smallest relative difference worth a verdict (default 0.05)")
+    add_option(p, "min_effect", "smallest relative difference worth a verdict")
     p.add_argument("--quarantine", action="store_true",
                    help="move invalid files to RESULTS/quarantine/ and list them instead of failing")
     p.set_defaults(func=_cmd_aggregate)
@@ -399,8 +335,8 @@ def _add_claims(sub) -> None:
     p.add_argument("--tables", default="results/tables")
     p.add_argument("--out", default="results/tables/claims.csv", help="CSV path")
     p.add_argument("--rst", help="also write the report's claims page (RST) here")
-    p.add_argument("--min-effect", type=_fraction, default=0.05,
-                   help="smallest relative difference worth a verdict, for ratios not in the tables")
+    add_option(p, "min_effect", "smallest relative difference worth a verdict, for ratios not in the "
+                "tables")
     p.set_defaults(func=_cmd_claims)
 
 
@@ -471,8 +407,7 @@ def _add_compare(sub) -> None:
     p.add_argument("--a-host", help="host id of A (optional if only one host has that backend)")
     p.add_argument("--b-backend", required=True, help="backend of selection B")
     p.add_argument("--b-host", help="host id of B (optional if only one host has that backend)")
-    p.add_argument("--min-effect", type=_fraction, default=0.05,
-                   help="smallest relative difference worth a verdict (default 0.05)")
+    add_option(p, "min_effect", "smallest relative difference worth a verdict")
     p.add_argument("--out", help="also write the per-case ratios as CSV here")
     p.add_argument("--summary", help="also write the summary as JSON here")
     p.set_defaults(func=_cmd_compare)

@@ -1,16 +1,72 @@
-"""The command line: ``numperf compare`` prints a readable table (real subprocesses on real records)."""
+"""The command line: options, defaults and bounds come from the config schema, bad values are refused
+naming the option and what is allowed, and ``numperf compare`` prints a readable table (real
+subprocesses on real records)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
 import pandas as pd
 import pytest
+import yaml
 
-from numperf import compare, stability
+from numperf import cli, compare, config, runner, stability
 from numperf.units import format_seconds
 from tests.conftest import run_numperf
+
+SCHEMA = yaml.safe_load(config.SCHEMA_PATH.read_text())["properties"]
+#: run-case options whose default, type and bounds are the config key of the same name
+RUN_KEYS = ("repeats", "processes", "min_sample_time_s", "loops", "warmup", "seed", "time_limit_s")
+CASE = ("--family", "creation", "--method", "zeros", "--param", "rows=10", "--param", "cols=10")
+
+
+def _refused(*args) -> str:
+    proc = run_numperf(*args, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return proc.stderr
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--repeats", "0"], ["--repeats", "0 is out of range", "allowed: a whole number >= 1 and <= 1000"]),
+    (["--repeats", "2.5"], ["--repeats", "'2.5' is not a whole number", ">= 1 and <= 1000"]),
+    (["--processes", "101"], ["--processes", "101", "<= 100"]),
+    (["--min-sample-time-s", "11"], ["--min-sample-time-s", "11", "a finite number >= 0 and <= 10"]),
+    (["--loops", "0"], ["--loops", "0", "a whole number >= 1"]),
+    (["--warmup", "-1"], ["--warmup", "-1", "a whole number >= 0"]),
+    (["--time-limit-s", "inf"], ["--time-limit-s", "'inf' is not a finite number", ">= 1"]),
+    (["--threads", "0"], ["--threads", "0", "a whole number >= 1"]),
+    (["--process", "-1"], ["--process", "-1", ">= 0"]),
+    (["--param", "rows=ten"], ["parameter rows", "'ten'", "a whole number >= 1 and <= 1000000"]),
+])
+def test_bad_run_case_values_name_the_option_and_what_is_allowed(args, words):
+    stderr = _refused("run-case", *CASE, *args)
+    for word in words:
+        assert word in stderr, (word, stderr)
+
+
+def test_a_bad_min_effect_says_what_is_allowed():
+    for command in ("aggregate", "claims"):
+        stderr = _refused(command, "--min-effect", "1")
+        assert "--min-effect" in stderr and "a finite number > 0 and < 1" in stderr
+    stderr = _refused("compare", "--a-backend", "wheel", "--b-backend", "wheel", "--min-effect", "0")
+    assert "--min-effect: 0 is out of range" in stderr
+
+
+def test_defaults_are_the_schemas():
+    parser = cli.build_parser()
+    args = parser.parse_args(["run-case", *CASE])
+    for key in RUN_KEYS:
+        assert getattr(args, key) == SCHEMA[key]["default"], key
+    assert args.threads == SCHEMA["threads"]["default"][0]
+    assert args.backend == SCHEMA["backends"]["default"][0]
+    for command in (["aggregate"], ["claims"], ["compare", "--a-backend", "w", "--b-backend", "w"]):
+        assert parser.parse_args(command).min_effect == SCHEMA["min_effect"]["default"], command
+    spec = {f.name: f.default for f in dataclasses.fields(runner.CaseSpec)}
+    for key in RUN_KEYS:
+        assert spec[key] == SCHEMA[key]["default"], f"CaseSpec.{key}"
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +81,15 @@ def two_hosts(tmp_path_factory):
                             "--host-id", host, "--quiet", "--out",
                             root / "results" / host / "wheel" / "records" / method / f"p{k}.json")
     return root
+
+
+def test_run_case_records_the_schema_defaults(two_hosts):
+    path = two_hosts / "results" / "hostA" / "wheel" / "records" / "zeros" / "p0.json"
+    rec = json.loads(path.read_text())
+    assert rec["status"] == "ok"
+    case = rec["case"]
+    assert (case["repeats"], case["time_limit_s"]) == (SCHEMA["repeats"]["default"],
+                                                       SCHEMA["time_limit_s"]["default"])
 
 
 def test_compare_prints_a_table_with_units_and_the_direction(two_hosts):
