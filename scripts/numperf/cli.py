@@ -13,7 +13,7 @@ import os
 import sys
 
 from numperf import methods
-from numperf.options import add_option, option_property, schema_type
+from numperf.options import add_option, describe, option_property, schema_type
 
 
 def _add_host_id(p) -> None:
@@ -44,18 +44,24 @@ def _declared_values(pairs, declared, what: str) -> dict:
 
 
 def _add_run_case(sub) -> None:
+    from numperf import family
+
+    fams = family.registry()
     p = sub.add_parser("run-case", help="measure one case in a fresh child process and write its record",
                        description="Measure one case of a family in a fresh child process; write its JSON "
                        "record atomically (always, also for skipped or failed cases) and print a summary. "
-                       "`numperf families` lists the families, their parameters and methods. "
+                       "`numperf families` lists the families, their parameters, dtypes and methods. "
                        "Defaults and bounds are the config schema's (workflow/schemas/config.schema.yaml).")
-    p.add_argument("--family", default="distances", help="experiment family (default: distances)")
+    only = next(iter(fams)) if len(fams) == 1 else None
+    p.add_argument("--family", default=only, help=f"experiment family, one of {', '.join(fams)} "
+                   + (f"(default: {only}, the only one)" if only else "(required)"))
     p.add_argument("--method", required=True, help="method of the family")
     p.add_argument("--param", type=_assignment, action="append", metavar="NAME=VALUE",
                    help="a parameter of the family (repeat; missing ones take their defaults)")
     p.add_argument("--option", type=_assignment, action="append", metavar="NAME=VALUE",
                    help="a tuning option of the method (repeat)")
-    p.add_argument("--dtype", default="float64")
+    p.add_argument("--dtype", help="dtype of the data (default: the family's first declared dtype: "
+                   + ", ".join(f"{f.name} {f.dtypes[0]}" for f in fams.values()) + ")")
     add_option(p, "threads", "BLAS threads")
     p.add_argument("--backend", default=option_property("backend")["default"],
                    help="BLAS backend label (see `numperf backends`; default %(default)s)")
@@ -82,13 +88,17 @@ def _add_run_case(sub) -> None:
 def _cmd_run_case(args) -> int:
     from numperf import family, record, report_text, runner
 
+    if args.family is None:
+        print(f"numperf run-case: error: --family is required; allowed: {', '.join(family.registry())}",
+              file=sys.stderr)
+        return 2
     try:
         fam = family.get(args.family)
         meth = fam.method(args.method)
         spec = runner.CaseSpec(family=args.family, method=args.method,
                                params=_declared_values(args.param, fam.params, "parameter"),
                                options=_declared_values(args.option, meth.options, "option"),
-                               dtype=args.dtype, threads=args.threads, backend=args.backend,
+                               dtype=args.dtype or fam.dtypes[0], threads=args.threads, backend=args.backend,
                                repeats=args.repeats, warmup=args.warmup, seed=args.seed,
                                processes=args.processes, min_sample_time_s=args.min_sample_time_s,
                                loops=args.loops, time_limit_s=args.time_limit_s,
@@ -173,23 +183,47 @@ def _cmd_memory_model(args) -> int:
     return 0
 
 
-def _add_methods(sub) -> None:
-    p = sub.add_parser("methods", help="list every family's methods and whether they are available")
+def _add_families(sub) -> None:
+    p = sub.add_parser("families", aliases=["methods"],
+                       help="list every family: its parameters, dtypes, methods and their availability",
+                       description="Every experiment family with its parameters (--param of run-case), "
+                       "dtypes (the first is run-case's default), baseline and methods (--method), each "
+                       "method's tuning options (--option) and whether it can run here.")
     p.add_argument("--family", help="only this family")
-    p.set_defaults(func=_cmd_methods)
+    p.set_defaults(func=_cmd_families)
 
 
-def _cmd_methods(args) -> int:
+def _declared_text(p) -> str:
+    """One declared parameter or option: ``n: rows of x (a whole number >= 1; default 1000)``."""
+    return f"{p.name}: {p.description} ({describe(p.schema())}; default {p.default})"
+
+
+def _family_text(fam) -> str:
+    """A family as ``numperf families`` prints it."""
+    lines = [f"{fam.name}: {fam.description}", "  parameters (--param NAME=VALUE):"]
+    lines += [f"    {_declared_text(p)}" for p in fam.params]
+    lines.append(f"  dtypes (--dtype): {', '.join(fam.dtypes)} (default {fam.dtypes[0]})")
+    if fam.baseline:
+        lines.append(f"  baseline (speedup.csv divides by it): {fam.baseline}")
+    lines.append("  methods (--method):")
+    for m in fam.methods.values():
+        notes = [] if m.available() else [f"needs {m.requires}: not installed"]
+        if m.name in fam.optional_methods:
+            notes.append("optional: run only when a config names it")
+        lines.append(f"    {m.name:<22} {m.description}" + "".join(f"  [{n}]" for n in notes))
+        lines += [f"{'':27}--option {_declared_text(o)}" for o in m.options]
+    return "\n".join(lines)
+
+
+def _cmd_families(args) -> int:
     from numperf import family
 
-    fams = [family.get(args.family)] if args.family else list(family.registry().values())
-    for fam in fams:
-        print(f"{fam.name}: {fam.description}")
-        print("  parameters: " + ", ".join(f"{p.name} ({p.kind}, default {p.default})" for p in fam.params))
-        print(f"  dtypes: {', '.join(fam.dtypes)}")
-        for m in fam.methods.values():
-            state = "" if m.available() else f"  [needs {m.requires}: not installed]"
-            print(f"  {m.name:<22} {m.description}{state}")
+    try:
+        fams = [family.get(args.family)] if args.family else list(family.registry().values())
+    except ValueError as exc:
+        print(f"numperf families: error: --family: {exc}", file=sys.stderr)
+        return 2
+    print("\n\n".join(_family_text(f) for f in fams))
     return 0
 
 
@@ -467,7 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``numperf`` argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="numperf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run_case, _add_run_batch, _add_memory_model, _add_methods, _add_calibrate, _add_probe,
+    for add in (_add_run_case, _add_run_batch, _add_memory_model, _add_families, _add_calibrate, _add_probe,
                 _add_backends, _add_validate_config, _add_aggregate, _add_figure, _add_compare,
                 _add_stability, _add_findings, _add_claims, _add_unlock_stale):
         add(sub)

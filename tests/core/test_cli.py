@@ -1,6 +1,6 @@
 """The command line: options, defaults and bounds come from the config schema, bad values are refused
-naming the option and what is allowed, and ``numperf compare`` prints a readable table (real
-subprocesses on real records)."""
+naming the option and what is allowed, every family is listed, and ``numperf compare`` prints a
+readable table (real subprocesses on real records)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from numperf import cli, compare, config, runner, stability
+from numperf import cli, compare, config, family, runner, stability
 from numperf.units import format_seconds
 from tests.conftest import run_numperf
 
@@ -55,6 +55,12 @@ def test_a_bad_min_effect_says_what_is_allowed():
     assert "--min-effect: 0 is out of range" in stderr
 
 
+def test_a_missing_family_lists_the_families():
+    stderr = _refused("run-case", "--method", "zeros")
+    assert "--family is required" in stderr
+    assert all(name in stderr for name in family.registry())
+
+
 def test_defaults_are_the_schemas():
     parser = cli.build_parser()
     args = parser.parse_args(["run-case", *CASE])
@@ -62,11 +68,27 @@ def test_defaults_are_the_schemas():
         assert getattr(args, key) == SCHEMA[key]["default"], key
     assert args.threads == SCHEMA["threads"]["default"][0]
     assert args.backend == SCHEMA["backends"]["default"][0]
+    assert args.dtype is None  # the family's first dtype, decided once the family is known
     for command in (["aggregate"], ["claims"], ["compare", "--a-backend", "w", "--b-backend", "w"]):
         assert parser.parse_args(command).min_effect == SCHEMA["min_effect"]["default"], command
     spec = {f.name: f.default for f in dataclasses.fields(runner.CaseSpec)}
     for key in RUN_KEYS:
         assert spec[key] == SCHEMA[key]["default"], f"CaseSpec.{key}"
+
+
+def test_families_lists_every_family_and_methods_is_its_alias():
+    text = run_numperf("families").stdout
+    for fam in family.registry().values():
+        assert f"{fam.name}: {fam.description}" in text
+        assert f"dtypes (--dtype): {', '.join(fam.dtypes)} (default {fam.dtypes[0]})" in text
+        for p in fam.params:
+            assert f"    {p.name}: {p.description}" in text
+        for name, m in fam.methods.items():
+            assert re.search(rf"^    {name} +{re.escape(m.description)}", text, re.M), name
+            if not m.available():
+                assert f"needs {m.requires}: not installed" in text
+    assert run_numperf("methods").stdout == text
+    assert "`numperf families`" in run_numperf("run-case", "--help").stdout
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +110,7 @@ def test_run_case_records_the_schema_defaults(two_hosts):
     rec = json.loads(path.read_text())
     assert rec["status"] == "ok"
     case = rec["case"]
+    assert case["dtype"] == family.get("creation").dtypes[0]
     assert (case["repeats"], case["time_limit_s"]) == (SCHEMA["repeats"]["default"],
                                                        SCHEMA["time_limit_s"]["default"])
 
@@ -103,7 +126,7 @@ def test_compare_prints_a_table_with_units_and_the_direction(two_hosts):
     assert len(rows) == 2
     table = pd.read_csv(out)
     for row, (_, r) in zip(rows, table.iterrows(), strict=True):
-        assert row.startswith(f"creation {r['method']} rows=10 cols=10 float64 t1 ")
+        assert row.startswith(f"creation {r['method']} rows=10 cols=10 int8 t1 ")
         assert format_seconds(r["time_median_a_s"]) in row and format_seconds(r["time_median_b_s"]) in row
         assert re.search(r"\d (ns|µs|ms|s) ", row) and row.endswith(r["verdict"])
     decimals = re.findall(r"\d+\.\d+", text)  # 3 significant digits, never raw floats
