@@ -210,8 +210,8 @@ def test_run_case_records_the_verified_backend(label, run_case):
     ok, why = backends.available(label)
     if not ok:
         pytest.skip(f"{label} not available here: {why}")
-    rec = run_case("--method", "gemm_trick", "--param", "n=200", "--param", "d=10", "--backend", label,
-                   "--repeats", 2)
+    rec = run_case("--family", "distances", "--method", "gemm_trick", "--param", "n=200", "--param", "d=10",
+                   "--backend", label, "--repeats", 2)
     assert rec["status"] == "ok", rec["reason"]
     blas = rec["blas"]
     assert blas["backend_ok"] and blas["verified_blas"].startswith(EXPECTED_NAME[label])
