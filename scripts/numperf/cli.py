@@ -2,7 +2,8 @@
 
 Every command is a thin layer over a package function; ``numperf <command> --help``
 documents each. Run options take their defaults, types and bounds from the config schema
-(``numperf.options``), so the CLI and a config accept the same values.
+(``numperf.options``), so the CLI and a config accept the same values; families add their own
+commands (``numperf.family.Command``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import json
 import os
 import sys
 
-from numperf import methods
 from numperf.options import add_option, describe, option_property, schema_type
 
 
@@ -153,33 +153,6 @@ def _cmd_run_batch(args) -> int:
     reused = sum(r["reused"] for r in manifest["cases"])
     print(f"{args.cases} process {args.process}: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
           + (f" ({reused} reused)" if reused else ""), file=sys.stderr)
-    return 0
-
-
-def _add_memory_model(sub) -> None:
-    p = sub.add_parser("memory-model", help="print the registry's memory model (seed table by default)",
-                       description="Print predicted memory. Without --n: the seed notebook's table "
-                       "exactly as it defines it (float64, y = x, MB = 10**6 bytes), beside numperf's "
-                       "model of what the same calls hold at their peak, and why they differ.")
-    p.add_argument("--n", type=schema_type({"type": "integer", "minimum": 1}))
-    p.add_argument("--m", type=schema_type({"type": "integer", "minimum": 1}))
-    p.add_argument("--d", type=schema_type({"type": "integer", "minimum": 1}), default=50)
-    p.add_argument("--dtype", default="float64", choices=["float32", "float64"])
-    p.set_defaults(func=_cmd_memory_model)
-
-
-def _cmd_memory_model(args) -> int:
-    from numperf import report_text
-
-    if args.n is None:
-        print(report_text.seed_table_text(methods.seed_table()))
-        return 0
-    m = args.m or args.n
-    print(f"{'method':<18} {'input MB':>10} {'interm. MB':>11} {'output MB':>10} {'peak MB':>10}")
-    for name in methods.METHODS:
-        mm = methods.memory_model(name, args.n, m, args.d, args.dtype)
-        print(f"{name:<18} {mm.input_bytes / 1e6:>10.3f} {mm.intermediate_bytes / 1e6:>11.3f} "
-              f"{mm.output_bytes / 1e6:>10.3f} {mm.peak_bytes / 1e6:>10.3f}")
     return 0
 
 
@@ -497,14 +470,28 @@ def _cmd_stability(args) -> int:
     return 0
 
 
+def _add_family_commands(sub) -> None:
+    """Every subcommand the families declare (``numperf.family.Command``); the core knows none."""
+    from numperf import family
+
+    for cmd in family.declared("commands"):
+        if cmd.name in sub.choices:
+            raise RuntimeError(f"a family declares command {cmd.name!r}, which numperf already has; "
+                               f"taken: {', '.join(sub.choices)}")
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description or cmd.help)
+        cmd.add_arguments(p)
+        p.set_defaults(func=cmd.run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``numperf`` argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="numperf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run_case, _add_run_batch, _add_memory_model, _add_families, _add_calibrate, _add_probe,
+    for add in (_add_run_case, _add_run_batch, _add_families, _add_calibrate, _add_probe,
                 _add_backends, _add_validate_config, _add_aggregate, _add_figure, _add_compare,
                 _add_stability, _add_findings, _add_claims, _add_unlock_stale):
         add(sub)
+    _add_family_commands(sub)
     return parser
 
 

@@ -1,6 +1,6 @@
 """The command line: options, defaults and bounds come from the config schema, bad values are refused
-naming the option and what is allowed, every family is listed, and ``numperf compare`` prints a
-readable table (real subprocesses on real records)."""
+naming the option and what is allowed, every family is listed, family commands are exposed, and
+``numperf compare`` prints a readable table (real subprocesses on real records)."""
 
 from __future__ import annotations
 
@@ -89,6 +89,28 @@ def test_families_lists_every_family_and_methods_is_its_alias():
                 assert f"needs {m.requires}: not installed" in text
     assert run_numperf("methods").stdout == text
     assert "`numperf families`" in run_numperf("run-case", "--help").stdout
+
+
+def test_family_commands_are_added_to_the_parser(monkeypatch, capsys):
+    def add_arguments(parser):
+        parser.add_argument("--times", type=int, default=1)
+
+    def run(args):
+        print("hello " * args.times)
+        return 7
+
+    hello = family.Command(name="hello", help="say hello", add_arguments=add_arguments, run=run,
+                           description="A fake family's command.")
+    declared = family.declared
+    monkeypatch.setattr(family, "declared", lambda kind: [hello] if kind == "commands" else declared(kind))
+    assert "say hello" in cli.build_parser().format_help()
+    assert cli.main(["hello", "--times", "2"]) == 7
+    assert capsys.readouterr().out.strip() == "hello hello"
+
+    clash = dataclasses.replace(hello, name="compare")
+    monkeypatch.setattr(family, "declared", lambda kind: [clash] if kind == "commands" else declared(kind))
+    with pytest.raises(RuntimeError, match="'compare'"):
+        cli.build_parser()
 
 
 @pytest.fixture(scope="module")
