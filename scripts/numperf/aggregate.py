@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from numperf import family as families
 from numperf import record, stats
 
 #: An ok row is flagged noisy when, during the timed samples of any of its processes, other
@@ -51,8 +52,6 @@ def family_view(df: pd.DataFrame, family: str) -> pd.DataFrame:
     columns of other families' parameters dropped; a frame without ``family`` is returned as is."""
     if df is None or df.empty or "family" not in df.columns:
         return df
-    from numperf import family as families
-
     try:
         declared = families.get(family).params
     except ValueError:
@@ -75,7 +74,8 @@ def record_paths(results: Path) -> list[Path]:
 
 
 def calibration_paths(results: Path) -> list[Path]:
-    return sorted(Path(results).glob("*/*/calibration/t*.json"))
+    """Every family's calibration under ``results``: ``<host>/<backend>/calibration/<family>/t<k>.json``."""
+    return sorted(Path(results).glob("*/*/calibration/*/t*.json"))
 
 
 def hosts_table(results: Path) -> pd.DataFrame:
@@ -274,17 +274,21 @@ def read_records(results: Path, quarantine: bool = False) -> tuple[pd.DataFrame,
 
 
 def read_calibration(results: Path) -> pd.DataFrame:
-    """Per (host, backend, threads): measured DGEMM/SGEMM GFLOP/s and write bandwidth."""
+    """Per (host, backend, family, threads): the family's calibrated rates, one column each."""
     rows = []
     for path in calibration_paths(results):
         try:
             cal = json.loads(path.read_text())
-            rows.append({k: cal[k] for k in ("host_id", "backend", "threads", "dgemm_gflops",
-                                              "sgemm_gflops", "write_bandwidth_bytes_per_s")})
-        except (OSError, ValueError, KeyError) as exc:
+            rates = {k: cal.get(k) for k in families.get(cal["family"]).rates} \
+                if cal["family"] in families.registry() else {}
+            rows.append({k: cal[k] for k in ("host_id", "backend", "family", "threads")} | rates)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise AggregationError(f"{path}: not a valid calibration file ({exc})") from None
-    return pd.DataFrame(rows, columns=["host_id", "backend", "threads", "dgemm_gflops", "sgemm_gflops",
-                                       "write_bandwidth_bytes_per_s"])
+    return pd.DataFrame(rows).reindex(columns=["host_id", "backend", "family", "threads",
+                                               *{k for r in rows for k in r} - CALIBRATION_KEYS])
+
+
+CALIBRATION_KEYS = {"host_id", "backend", "family", "threads"}
 
 
 def add_roofline(runs: pd.DataFrame, cal: pd.DataFrame) -> pd.DataFrame:
@@ -292,26 +296,25 @@ def add_roofline(runs: pd.DataFrame, cal: pd.DataFrame) -> pd.DataFrame:
     calibrated on the case's host at its thread count over every backend calibrated there, so the
     floor is the machine's, not the backend's: a slow BLAS shows as far from it. NaN where the
     family declares no floor or the host has no calibration."""
-    from numperf import family
-
-    cols = ["dgemm_gflops", "sgemm_gflops", "write_bandwidth_bytes_per_s"]
-    best = cal.groupby(["host_id", "threads"], as_index=False)[cols].max()
-    runs = runs.merge(best, on=["host_id", "threads"], how="left")
-    floors = []
-    for _, r in runs.iterrows():
-        try:
-            fam = family.get(str(r["family"]))
-        except ValueError:
-            fam = None
-        rates = {c: r[c] for c in cols}
-        if fam is None or fam.floor is None or any(pd.isna(v) for v in rates.values()):
-            floors.append(np.nan)
+    floors = pd.Series(np.nan, index=runs.index)
+    for name, rows in runs.groupby("family", sort=False):
+        fam = families.registry().get(str(name))
+        own = cal[cal["family"] == name] if "family" in cal else cal.iloc[0:0]
+        if fam is None or fam.floor is None or own.empty:
             continue
-        params = {p: r[f"{PARAM_PREFIX}{p}"] for p in fam.param_names}
-        floors.append(fam.floor(params, str(r["dtype"]), rates))
-    runs["roofline_floor_s"] = np.asarray(floors, float)
+        best = own.groupby(["host_id", "threads"])[list(fam.rates)].max()
+        for i, r in rows.iterrows():
+            key = (r["host_id"], r["threads"])
+            if key not in best.index:
+                continue
+            rates = best.loc[key].to_dict()
+            if any(pd.isna(v) for v in rates.values()):
+                continue
+            params = {p: r[f"{PARAM_PREFIX}{p}"] for p in fam.param_names}
+            floors[i] = fam.floor(params, str(r["dtype"]), rates)
+    runs = runs.assign(roofline_floor_s=floors.astype(float))
     runs["roofline_fraction"] = runs["roofline_floor_s"] / runs["time_median_s"]
-    return runs.drop(columns=cols)
+    return runs
 
 
 def ratio_columns(df: pd.DataFrame, num: str, den: str, min_effect: float,
@@ -361,19 +364,29 @@ def _concat(parts: list[pd.DataFrame], cols: list[str], sort: list[str]) -> pd.D
     return out.reindex(columns=ordered).sort_values(sort, key=_sort_key).reset_index(drop=True)
 
 
+def baseline_of(fam_name: str, measured, baselines: dict[str, str] | None = None) -> str | None:
+    """The method a family's speedups divide by: the configured one (``baselines``), else the
+    family's declared baseline when it was measured, else the first measured method in the
+    family's order (so that a config leaving the baseline out still gets speedups)."""
+    measured = set(map(str, measured))
+    if (baselines or {}).get(fam_name):
+        return baselines[fam_name]
+    fam = families.registry().get(str(fam_name))
+    if fam is None:
+        return None
+    if fam.baseline in measured:
+        return fam.baseline
+    return next((m for m in fam.methods if m in measured), None)
+
+
 def speedup_table(runs: pd.DataFrame, baselines: dict[str, str] | None = None,
                   min_effect: float = stats.MIN_EFFECT) -> pd.DataFrame:
-    """Each method's speedup over its family's baseline method on the same host, backend, dtype,
-    threads and parameters, with the between-process interval and a verdict."""
-    from numperf import family
-
+    """Each method's speedup over its family's baseline method (``baseline_of``) on the same host,
+    backend, dtype, threads and parameters, with the between-process interval and a verdict."""
     ok = _ok(runs)
     parts = []
     for fam_name, rows, own in _by_family(ok):
-        try:
-            base = (baselines or {}).get(fam_name) or family.get(fam_name).baseline
-        except ValueError:
-            base = (baselines or {}).get(fam_name)
+        base = baseline_of(fam_name, rows["method"], baselines)
         if not base:
             continue
         keys = SETUP_KEYS + ["dtype", "threads"] + own
@@ -440,23 +453,26 @@ def memory_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def dtype_table(runs: pd.DataFrame, min_effect: float = stats.MIN_EFFECT) -> pd.DataFrame:
-    """float32 against float64: time ratio with its interval, and both errors, same case otherwise."""
+    """Each family's declared dtype pairs (a, b): the time ratio b / a with its interval and both
+    errors, same case otherwise (columns named after the dtypes, e.g. ``float64_over_float32_time``)."""
     ok = _ok(runs)
-    parts = []
-    for _, rows, own in _by_family(ok):
-        keys = SETUP_KEYS + ["method", "threads"] + own
-        cols = keys + ["time_median_s", "time_process_medians_s", "max_rel_error"]
-        out = rows[rows["dtype"] == "float32"][cols].merge(rows[rows["dtype"] == "float64"][cols], on=keys,
-                                                           suffixes=("_float32", "_float64"))
-        if out.empty:
-            continue
-        r = ratio_columns(out, "_float64", "_float32", min_effect, ("float64 faster", "float32 faster"))
-        out["float64_over_float32_time"], out["ci_low"] = r["ratio"], r["ci_low"]
-        out["ci_high"], out["verdict"] = r["ci_high"], r["verdict"]
-        parts.append(out.drop(columns=["time_process_medians_s_float32", "time_process_medians_s_float64"]))
-    keys = _keys(ok, "method", "threads")
-    cols = keys + [f"{c}_{d}" for c in ("time_median_s", "max_rel_error") for d in ("float32", "float64")]
-    cols += ["float64_over_float32_time", "ci_low", "ci_high", "verdict"]
+    parts, named = [], []
+    for fam_name, rows, own in _by_family(ok):
+        fam = families.registry().get(str(fam_name))
+        for a, b in fam.dtype_pairs if fam else ():
+            keys = SETUP_KEYS + ["method", "threads"] + own
+            cols = keys + ["time_median_s", "time_process_medians_s", "max_rel_error"]
+            out = rows[rows["dtype"] == a][cols].merge(rows[rows["dtype"] == b][cols], on=keys,
+                                                       suffixes=(f"_{a}", f"_{b}"))
+            named += [f"{c}_{d}" for c in ("time_median_s", "max_rel_error") for d in (a, b)]
+            named.append(f"{b}_over_{a}_time")
+            if out.empty:
+                continue
+            r = ratio_columns(out, f"_{b}", f"_{a}", min_effect, (f"{b} faster", f"{a} faster"))
+            out[f"{b}_over_{a}_time"], out["ci_low"] = r["ratio"], r["ci_low"]
+            out["ci_high"], out["verdict"] = r["ci_high"], r["verdict"]
+            parts.append(out.drop(columns=[f"time_process_medians_s_{a}", f"time_process_medians_s_{b}"]))
+    cols = _keys(ok, "method", "threads") + list(dict.fromkeys(named)) + ["ci_low", "ci_high", "verdict"]
     return _concat(parts, cols, [*SETUP_KEYS, "method", "threads"])
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from numperf import aggregate, measure, record, stats
+from numperf import aggregate, measure, record, seeds, stats, tables
 
 VERDICTS = ("holds", "fails", "inconclusive", "not measured")
 SUPPORTS, CONTRADICTS, UNDECIDED = "supports", "contradicts", "undecided"
@@ -231,10 +231,7 @@ def combine(cases: list[Case], badness: Callable[[float], float] = higher_suppor
 
 def ok_rows(scope: Scope) -> pd.DataFrame:
     """The scope's runs rows that measured a time (status ok)."""
-    runs = scope.table("runs")
-    if runs.empty:
-        return runs
-    return runs[(runs["status"] == "ok") & runs["time_median_s"].notna()]
+    return tables.ok_rows(scope.table("runs"))
 
 
 def _finite(v) -> float | None:
@@ -334,22 +331,6 @@ def evaluate(tables: dict[str, pd.DataFrame], min_effect: float = stats.MIN_EFFE
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def load_tables(tables_dir: str | Path) -> dict[str, pd.DataFrame]:
-    """The tables claims read from ``tables_dir``; runs.csv must exist, the others may be missing."""
-    tables_dir = Path(tables_dir)
-    if not (tables_dir / "runs.csv").exists():
-        raise FileNotFoundError(f"{tables_dir / 'runs.csv'} is missing (run `numperf aggregate` first)")
-    out = {}
-    for name in TABLES:
-        path = tables_dir / f"{name}.csv"
-        if path.exists() and path.stat().st_size > 1:
-            try:
-                out[name] = pd.read_csv(path)
-            except pd.errors.EmptyDataError:
-                out[name] = pd.DataFrame()
-    return out
-
-
 # --- the report's first page ------------------------------------------------------------------------
 
 def _lit(name) -> str:
@@ -357,7 +338,7 @@ def _lit(name) -> str:
 
 
 def _seeds(seed: str) -> str:
-    return ", ".join(s.split("_")[0] for s in str(seed).split())
+    return ", ".join(seeds.short(s) for s in str(seed).split())
 
 
 def _number(row) -> str:
@@ -418,7 +399,7 @@ def to_rst(df: pd.DataFrame) -> str:
 def write(tables_dir: str | Path, out_csv: str | Path, out_rst: str | Path | None = None,
           min_effect: float = stats.MIN_EFFECT) -> pd.DataFrame:
     """Decide every claim from the tables in ``tables_dir``; write the CSV (and RST) atomically."""
-    df = evaluate(load_tables(tables_dir), min_effect=min_effect)
+    df = evaluate(tables.load(tables_dir, TABLES), min_effect=min_effect)
     with record.atomic_write(out_csv) as fh:
         df.to_csv(fh, index=False)
     if out_rst:

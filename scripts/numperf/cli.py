@@ -201,9 +201,11 @@ def _cmd_families(args) -> int:
 
 
 def _add_calibrate(sub) -> None:
-    p = sub.add_parser("calibrate", help="measure DGEMM/SGEMM GFLOP/s and write bandwidth for the roofline",
-                       description="Measure this machine's GEMM and memory-write ceilings in a child "
-                       "on the given backend and thread count; write them as JSON.")
+    p = sub.add_parser("calibrate", help="measure the rates a family's floor needs (e.g. GEMM, bandwidth)",
+                       description="Measure this machine's rates for a family that declares a calibration "
+                       "(its floor's inputs) in a child on the given backend and thread count; write them "
+                       "as JSON.")
+    p.add_argument("--family", required=True, help="a family that declares a calibration")
     p.add_argument("--backend", default=option_property("backend")["default"],
                    help="BLAS backend label (see `numperf backends`; default %(default)s)")
     add_option(p, "threads", "BLAS threads")
@@ -214,7 +216,7 @@ def _add_calibrate(sub) -> None:
 
 
 def _cmd_calibrate(args) -> int:
-    from numperf import backends, runner
+    from numperf import backends, family, runner
 
     if args.allocated_cpus is not None and args.allocated_cpus < args.threads:
         print(f"numperf calibrate: error: the job was given {args.allocated_cpus} CPU(s), "
@@ -222,16 +224,21 @@ def _cmd_calibrate(args) -> int:
         return 2
     try:
         backends.get(args.backend)
+        fam = family.get(args.family)
     except ValueError as exc:
-        print(f"numperf calibrate: error: --backend: {exc}", file=sys.stderr)
+        print(f"numperf calibrate: error: {exc}", file=sys.stderr)
         return 2
-    cal = runner.run_calibration(args.backend, args.threads, args.out)
+    if fam.calibrate is None:
+        known = [f.name for f in family.registry().values() if f.calibrate is not None]
+        print(f"numperf calibrate: error: --family {fam.name} declares no calibration; allowed: "
+              f"{', '.join(known) or '(none)'}", file=sys.stderr)
+        return 2
+    cal = runner.run_calibration(fam.name, args.backend, args.threads, args.out)
     if cal["status"] == "ok":
-        print(f"{args.backend} t{args.threads}: DGEMM {cal['dgemm_gflops']:.1f} GFLOP/s, SGEMM "
-              f"{cal['sgemm_gflops']:.1f} GFLOP/s, write {cal['write_bandwidth_bytes_per_s'] / 1e9:.1f} GB/s",
-              file=sys.stderr)
+        rates = ", ".join(f"{k} {cal[k]:.4g}" for k in fam.rates)
+        print(f"{fam.name} {args.backend} t{args.threads}: {rates}", file=sys.stderr)
     else:
-        print(f"{args.backend} t{args.threads}: skipped ({cal['reason']})", file=sys.stderr)
+        print(f"{fam.name} {args.backend} t{args.threads}: skipped ({cal['reason']})", file=sys.stderr)
     return 0
 
 
@@ -327,7 +334,7 @@ def _cmd_findings(args) -> int:
         if args.out:
             findings.write(args.tables, args.out)
         else:
-            print(findings.to_rst(findings.load_tables(args.tables)))
+            print(findings.to_rst(findings.load(args.tables)))
     except FileNotFoundError as exc:
         print(f"numperf findings: error: {exc}", file=sys.stderr)
         return 1
@@ -376,7 +383,7 @@ def _cmd_unlock_stale(args) -> int:
 
 def _add_figure(sub) -> None:
     p = sub.add_parser("figure", help="draw one report figure from the tables")
-    p.add_argument("name", help="figure name (see numperf.figures.FIGURES)")
+    p.add_argument("name", help="figure name (see numperf.plotting.FIGURES)")
     p.add_argument("--tables", default="results/tables")
     p.add_argument("--png", required=True)
     p.add_argument("--svg")
@@ -384,13 +391,13 @@ def _add_figure(sub) -> None:
 
 
 def _cmd_figure(args) -> int:
-    from numperf import figures
+    from numperf import plotting
 
-    if args.name not in figures.FIGURES:
-        print(f"numperf figure: error: unknown figure {args.name!r}; known: {', '.join(figures.FIGURES)}",
+    if args.name not in plotting.FIGURES:
+        print(f"numperf figure: error: unknown figure {args.name!r}; known: {', '.join(plotting.FIGURES)}",
               file=sys.stderr)
         return 2
-    figures.render(args.name, args.tables, args.png, args.svg)
+    plotting.render(args.name, args.tables, args.png, args.svg)
     return 0
 
 

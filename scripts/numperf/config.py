@@ -210,7 +210,7 @@ def _block_problems(cfg: dict, name: str, block: dict) -> list[str]:
     fam = family.get(name)
     key = f"families.{name}"
     problems = []
-    if not block.get("dtypes") and not [d for d in cfg["dtypes"] if d in fam.dtypes]:
+    if not block.get("dtypes") and cfg.get("dtypes") and not _block_dtypes(cfg, fam, block):
         problems.append(f"{key}.dtypes: none of the global dtypes ({', '.join(cfg['dtypes'])}) is one "
                         f"{name} accepts; set {key}.dtypes, allowed: {', '.join(fam.dtypes)}")
     methods = _block_methods(fam, block)
@@ -225,6 +225,15 @@ def _block_problems(cfg: dict, name: str, block: dict) -> list[str]:
                 problems.append(f"{key}.exclude.{i}.method: {rule[k]!r} is not run by this block, so this "
                                 f"exclusion can never apply; run: {', '.join(methods)}")
     return problems
+
+
+def _block_dtypes(cfg: dict, fam: family.Family, block: dict) -> list[str]:
+    """A block's dtypes: its own, else the global ones the family accepts, else the family's."""
+    if block.get("dtypes"):
+        return list(block["dtypes"])
+    if cfg.get("dtypes"):
+        return [d for d in cfg["dtypes"] if d in fam.dtypes]
+    return list(fam.dtypes)
 
 
 def _block_methods(fam: family.Family, block: dict) -> list[str]:
@@ -351,7 +360,7 @@ def _cases(cfg: dict, host_id: str) -> list[Case]:
     for name, block in cfg["families"].items():
         fam = family.get(name)
         methods = _block_methods(fam, block)
-        dtypes = block.get("dtypes") or [d for d in cfg["dtypes"] if d in fam.dtypes]
+        dtypes = _block_dtypes(cfg, fam, block)
         threads = block.get("threads") or cfg["threads"]
         for g, point in enumerate(block.get("grid") or [{}]):
             for params, backend, dtype, t in itertools.product(_point_values(fam, block, point),
@@ -404,11 +413,14 @@ def expand_cases(cfg: dict, host_id: str) -> dict[str, Case]:
 
 
 def baselines(cfg: dict) -> dict[str, str]:
-    """Per family of the config: the method speedup.csv divides by (block ``baseline`` or the
-    family's declared one)."""
+    """Per family of the config: the method speedup.csv divides by: the block's ``baseline``, else
+    the family's declared one when the block runs it, else the block's first method (the report
+    says so: ``numperf findings``)."""
     out = {}
     for name, block in cfg["families"].items():
-        base = block.get("baseline") or family.get(name).baseline
+        fam = family.get(name)
+        methods = _block_methods(fam, block)
+        base = block.get("baseline") or (fam.baseline if fam.baseline in methods else methods[0])
         if base:
             out[name] = base
     return out

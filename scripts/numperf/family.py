@@ -180,9 +180,18 @@ class Family:
     optional_methods: tuple[str, ...] = ()
     #: fills derived parameters of a case (e.g. m = n when 0); identity by default
     normalize: Callable[[dict], dict] = lambda params: params
-    #: the machine's floor for a case in seconds, from the host's best calibrated rates
-    #: (``dgemm_gflops``, ``sgemm_gflops``, ``write_bandwidth_bytes_per_s``); None: no floor
+    #: ``calibrate(threads)`` measures this machine's rates in a child (BLAS already limited to
+    #: ``threads``) and returns them with any detail; the workflow runs it per backend and thread
+    #: count only when a configured block of this family asks for it. None: no calibration.
+    calibrate: Callable[[int], dict] | None = None
+    #: the keys of ``calibrate``'s result that are rates (higher is better; the best over the
+    #: backends of a host is the machine's)
+    rates: tuple[str, ...] = ()
+    #: ``floor(params, dtype, rates)``: the machine's floor for a case in seconds, from the best
+    #: calibrated ``rates``; None: no floor
     floor: Callable[[dict, str, dict], float] | None = None
+    #: pairs of dtypes whose times and errors ``dtype.csv`` compares per case (second / first)
+    dtype_pairs: tuple[tuple[str, str], ...] = ()
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -223,9 +232,9 @@ def _discover() -> None:
 
 
 def registry() -> dict[str, Family]:
-    """Every family found in ``numperf.families``, by name (distances first, then alphabetical)."""
+    """Every family found in ``numperf.families``, by name (alphabetical)."""
     _discover()
-    return dict(sorted(_REGISTRY.items(), key=lambda kv: (kv[0] != "distances", kv[0])))
+    return dict(sorted(_REGISTRY.items()))
 
 
 def get(name: str) -> Family:
@@ -243,10 +252,11 @@ def module(name: str):
     return _MODULES[name]
 
 
-def declared(kind: str) -> list:
-    """Every family's ``figures()`` or ``claims()`` declarations, in family order."""
+def declared(kind: str, names=None) -> list:
+    """Every family's (or those ``names``) ``figures()``, ``claims()`` or ``commands()``
+    declarations, in family order."""
     out = []
-    for name in registry():
+    for name in registry() if names is None else [get(n).name for n in names]:
         fn = getattr(_MODULES[name], kind, None)
         out += list(fn()) if fn else []
     return out
@@ -271,12 +281,14 @@ def run_inline(family: str, method: str, params: dict, dtype: str, threads: int 
 class FigureDecl:
     """A figure a family declares: ``draw(tables, fig)`` gets the family's rows of every table (its
     parameters as plain columns, see ``aggregate.family_view``) and returns ``(legend_handles,
-    shown_runs_rows)`` like every numperf figure; the caption is one line."""
+    shown_runs_rows)`` like every numperf figure; the caption is one line. ``topic`` groups a
+    family's figures in the report (its subcategory)."""
 
     name: str
     title: str
     caption: str
     draw: Callable[[dict, Any], tuple]
+    topic: str = ""
 
 
 @dataclass(frozen=True)

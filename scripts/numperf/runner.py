@@ -294,20 +294,24 @@ def write_record(rec: dict, out: str | os.PathLike) -> None:
     record.write_json(out, rec)
 
 
-def run_calibration(backend: str, threads: int, out: str | os.PathLike, time_limit_s: float = 900) -> dict:
-    """Measure GEMM and bandwidth ceilings in a child on ``backend``; write them atomically."""
+def run_calibration(family_name: str, backend: str, threads: int, out: str | os.PathLike,
+                    time_limit_s: float = 900) -> dict:
+    """Measure a family's calibration rates in a child on ``backend``; write them atomically."""
+    fam = family.get(family_name)
+    if fam.calibrate is None:
+        raise ValueError(f"family {fam.name} declares no calibration")
     python, env, reason = child_environment(backend, threads)
-    cal = {"schema": "numperf.calibration/1", "host_id": metadata.host_id(), "backend": backend,
-           "threads": threads, "dgemm_gflops": None, "sgemm_gflops": None,
-           "write_bandwidth_bytes_per_s": None, "status": "skipped", "reason": reason}
+    cal = {"schema": "numperf.calibration/2", "family": fam.name, "host_id": metadata.host_id(),
+           "backend": backend, "threads": threads, **dict.fromkeys(fam.rates), "status": "skipped",
+           "reason": reason}
     if python is not None:
         with tempfile.TemporaryDirectory(prefix="numperf-cal-") as tmp:
             result = Path(tmp, "calibration.json")
-            proc = subprocess.run([python, "-s", "-m", "numperf.calibrate", str(threads), backend,
+            proc = subprocess.run([python, "-s", "-m", "numperf.calibrate", fam.name, str(threads), backend,
                                    str(result)], env=env, capture_output=True, text=True,
                                   timeout=time_limit_s)
             if proc.returncode != 0 or not result.exists():
-                raise RuntimeError(f"calibration on {backend} with {threads} thread(s) failed "
+                raise RuntimeError(f"calibration of {fam.name} on {backend} with {threads} thread(s) failed "
                                    f"(exit {proc.returncode}): {proc.stderr[-2000:]}")
             cal = {**json.loads(result.read_text()), "status": "ok", "reason": None}
     record.write_json(out, cal)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import sys
 
-from numperf import aggregate, compare, config as npconfig, figures, metadata
+from numperf import aggregate, compare, config as npconfig, family, metadata, plotting
 
 # Where the config came from, for error messages (the Snakefile reads config/config.yaml only
 # when no --configfile is given).
@@ -45,7 +45,15 @@ ALL_THREADS = sorted({c.spec.threads for c in CASES.values()})
 RECORD_ROOT = f"results/{HOST}"
 TABLES = aggregate.TABLES
 ALL_TABLES = expand("results/tables/{table}.csv", table=TABLES) + ["results/tables/runs.parquet"]
-ALL_FIGURES = expand("results/figures/{figure}.png", figure=list(figures.FIGURES))
+# Figures of the configured families only (and the cross-family ones).
+FIGURES = plotting.for_families(config["families"])
+ALL_FIGURES = expand("results/figures/{figure}.png", figure=FIGURES)
+# Families that declare a calibration (their floor's rates), with the thread counts they run.
+CALIBRATED = {
+    name: sorted({c.spec.threads for c in CASES.values() if c.spec.family == name})
+    for name in config["families"]
+    if family.get(name).calibrate is not None
+}
 
 
 def batch_cases(wildcards):
@@ -77,8 +85,8 @@ def local_records():
 def local_calibrations():
     if STORED_ONLY:
         return []
-    return [f"{RECORD_ROOT}/{b}/calibration/t{t}.json" for b in config["backends"]
-            for t in ALL_THREADS]
+    return [f"{RECORD_ROOT}/{b}/calibration/{name}/t{t}.json" for b in config["backends"]
+            for name, threads in CALIBRATED.items() for t in threads]
 
 
 def copied_records(wildcards):
@@ -93,7 +101,8 @@ wildcard_constraints:
     threads=alternatives(ALL_THREADS),
     batch=alternatives({batch for _, batch in BATCHES}),
     process=r"\d+",
-    figure="|".join(figures.FIGURES),
+    figure=alternatives(FIGURES),
+    family=alternatives(CALIBRATED),
 
 
 def comparisons():

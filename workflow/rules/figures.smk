@@ -1,4 +1,5 @@
-# Tables -> one figure per entry of numperf.figures.FIGURES (PNG for the report, SVG beside it).
+# Tables -> one figure per entry of numperf.plotting.FIGURES for the configured families (PNG for
+# the report, SVG beside it).
 
 
 localrules:
@@ -12,12 +13,13 @@ rule figure:
         png=report(
             "results/figures/{figure}.png",
             caption="../report/figure.rst",
-            category=lambda wildcards: figures.FIGURES[wildcards.figure].category,
+            category=lambda wildcards: plotting.FIGURES[wildcards.figure].category,
+            subcategory=lambda wildcards: plotting.FIGURES[wildcards.figure].topic or None,
             labels=lambda wildcards: {"figure": wildcards.figure},
         ),
         svg="results/figures/{figure}.svg",
     params:
-        caption=lambda wildcards: figures.FIGURES[wildcards.figure].caption,
+        caption=lambda wildcards: plotting.FIGURES[wildcards.figure].caption,
     log:
         "results/logs/figure_{figure}.log",
     conda:

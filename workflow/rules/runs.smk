@@ -24,9 +24,9 @@ rule probe_host:
 
 rule calibrate:
     output:
-        f"{RECORD_ROOT}/{{backend}}/calibration/t{{threads}}.json",
+        f"{RECORD_ROOT}/{{backend}}/calibration/{{family}}/t{{threads}}.json",
     log:
-        f"{RECORD_ROOT}/logs/calibrate_{{backend}}_t{{threads}}.log",
+        f"{RECORD_ROOT}/logs/calibrate_{{family}}_{{backend}}_t{{threads}}.log",
     params:
         host_id=HOST,
         code=CODE_DIGEST,
@@ -38,7 +38,8 @@ rule calibrate:
     conda:
         "../envs/numperf.yaml"
     shell:
-        "numperf calibrate --host-id {params.host_id:q} --backend {wildcards.backend:q} --threads {wildcards.threads:q}"
+        "numperf calibrate --host-id {params.host_id:q} --family {wildcards.family:q} --backend {wildcards.backend:q}"
+        " --threads {wildcards.threads:q}"
         " --allocated-cpus {threads} --out {output:q} 2> {log:q}"
 
 

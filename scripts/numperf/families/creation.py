@@ -305,18 +305,18 @@ def _with_elements(df):
 def _draw_times(tables, fig):
     import pandas as pd
 
-    from numperf import figures as F
+    from numperf import plotting as F
 
     runs = tables.get("runs", pd.DataFrame())
     if runs is None or runs.empty or "rows" not in runs:
-        F._message(fig, "No creation case was measured.")
+        F.message(fig, "No creation case was measured.")
         return None, None
     ok = _with_elements(runs[(runs["status"] == "ok") & runs["time_median_s"].notna()])
     # a dtype measured with a single method (e.g. only ones, for its bytes) has nothing to compare
     per_dtype = ok.groupby("dtype")["method"].nunique()
     ok = ok[ok["dtype"].isin(per_dtype[per_dtype > 1].index)]
     if ok.empty:
-        F._message(fig, "No dtype was measured with two or more creation methods.")
+        F.message(fig, "No dtype was measured with two or more creation methods.")
         return None, None
     return F.facet_lines(fig, ok, x="elements", y="time_median_s", xlabel="elements (rows × cols)",
                          ylabel="time per call (s)", panels=("dtype",), lines="method", styles=None)
@@ -356,11 +356,11 @@ def memory_frame(tables: dict):
 
 
 def _draw_memory(tables, fig):
-    from numperf import figures as F
+    from numperf import plotting as F
 
     df = memory_frame(tables)
     if df.empty:
-        F._message(fig, "No creation case was measured.")
+        F.message(fig, "No creation case was measured.")
         return None, None
     handles, _ = F.facet_bars(fig, df, category="method", value="bytes_per_element",
                               ylabel="bytes per element", panels=("dtype",), hue="measure", log=False)

@@ -309,11 +309,11 @@ def _panels(runs) -> tuple[str, ...]:
 
 
 def draw_throughput(tables: dict, fig):
-    from numperf import figures
+    from numperf import plotting as figures
 
     runs = _throughput_rows(tables)
     if runs.empty:
-        figures._message(fig, "No ok sum or times_two rows of the dtypes family to plot.")
+        figures.message(fig, "No ok sum or times_two rows of the dtypes family to plot.")
         return None, None
     runs = _rate(runs, runs["elements"].astype(float) / 1e9, "g_elements_per_s")
     return figures.facet_bars(fig, runs, category="dtype_label", value="g_elements_per_s",
@@ -322,11 +322,11 @@ def draw_throughput(tables: dict, fig):
 
 
 def draw_bandwidth(tables: dict, fig):
-    from numperf import figures
+    from numperf import plotting as figures
 
     runs = _throughput_rows(tables)
     if runs.empty or "bytes_moved" not in runs:
-        figures._message(fig, "No ok sum or times_two rows with bytes moved to plot.")
+        figures.message(fig, "No ok sum or times_two rows with bytes moved to plot.")
         return None, None
     runs = _rate(runs, runs["bytes_moved"].astype(float) / 1e9, "gb_per_s")
     return figures.facet_bars(fig, runs, category="dtype_label", value="gb_per_s",

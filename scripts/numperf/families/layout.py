@@ -811,12 +811,12 @@ def _ok(tables: dict):
 
 def draw_strided(tables: dict, fig):
     """Time per summed item against the stride, one panel per element count (in / out of cache)."""
-    from numperf import figures
+    from numperf import plotting as figures
 
     runs = _ok(tables)
     df = runs[runs["method"] == "strided_sum"].copy() if runs is not None else None
     if df is None or df.empty:
-        figures._message(fig, "No strided_sum case has been measured (status ok): nothing to plot.")
+        figures.message(fig, "No strided_sum case has been measured (status ok): nothing to plot.")
         return None, None
     item = df["dtype"].map(ITEMSIZE).fillna(8)
     rank = {n: i + 1 for i, n in enumerate(sorted(df["elements"].unique()))}  # panels sort by text
@@ -833,13 +833,13 @@ def draw_strided(tables: dict, fig):
 
 def draw_view_copy(tables: dict, fig):
     """Time per call against the array's size for views and their copying counterparts."""
-    from numperf import figures
+    from numperf import plotting as figures
 
     runs = _ok(tables)
     panel = {m: name for name, meths in VIEW_COPY_PANELS.items() for m in meths}
     df = runs[runs["method"].isin(list(panel))].copy() if runs is not None else None
     if df is None or df.empty:
-        figures._message(fig, "No view or copy method (ravel, flatten, transpose, ...) has been measured "
+        figures.message(fig, "No view or copy method (ravel, flatten, transpose, ...) has been measured "
                               "(status ok): nothing to plot.")
         return None, None
     df["ops"] = df["method"].map(panel)

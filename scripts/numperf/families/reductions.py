@@ -411,12 +411,12 @@ def comparison_of(method: str) -> str:
 
 
 def draw_time_vs_size(tables: dict, fig):
-    from numperf import figures
+    from numperf import plotting as figures
     from numperf.claims import Scope, ok_rows
 
     runs = ok_rows(Scope(tables, "", None))
     if runs.empty:
-        figures._message(fig, "No ok rows of the reductions family to plot.")
+        figures.message(fig, "No ok rows of the reductions family to plot.")
         return None, None
     runs = runs.assign(op=runs["method"].astype(str).map(comparison_of))
     return figures.facet_lines(fig, runs, x="elements", y="time_median_s", xlabel="elements",

@@ -595,11 +595,11 @@ def _shown(tables: dict, workloads):
 
 
 def _draw_speedup(tables, fig):
-    from numperf import figures as F
+    from numperf import plotting as F
 
     df = speedup_frame(tables)
     if df.empty:
-        F._message(fig, "No workload measured with both python_loop and numpy_vectorized: nothing to "
+        F.message(fig, "No workload measured with both python_loop and numpy_vectorized: nothing to "
                         "compare.")
         return None, None
     handles, _ = F.facet_lines(fig, df, x="elements", y="speedup", xlabel="elements (running_average: of "
@@ -644,11 +644,11 @@ def list_memory_frame(tables: dict):
 
 
 def _draw_list_memory(tables, fig):
-    from numperf import figures as F
+    from numperf import plotting as F
 
     df = list_memory_frame(tables)
     if df.empty:
-        F._message(fig, "The multiply workload was not measured: no list or array memory to show.")
+        F.message(fig, "The multiply workload was not measured: no list or array memory to show.")
         return None, None
     df["measure"] = df["measure"].map(lambda m: f"{MEASURES.index(m) + 1}. {m}")
     handles, _ = F.facet_bars(fig, df, category="elements", value="bytes_per_element",

@@ -26,7 +26,7 @@ import math
 
 import pandas as pd
 
-from numperf import aggregate, findings, measure, stats
+from numperf import aggregate, measure, seeds, stats
 from numperf.claims import (
     CONTRADICTS,
     SUPPORTS,
@@ -39,14 +39,16 @@ from numperf.claims import (
     from_verdict,
     lower_supports,
     near,
+    ok_rows,
     peaks,
+    speed_ratio,
     within,
 )
+from numperf.families.distances.method import itemsize
+from numperf.families.distances.report import REFERENCE_BACKEND
 
 FAMILY = "distances"
-SEED_000 = "000_c604aae697236f53.txt"
-SEED_001 = "001_0e0fca5a6ccca26f.txt"
-SEED_002 = "002_966a0769f583f9c1.txt"
+SEED_000, SEED_001, SEED_002 = seeds.names("000", "001", "002")
 #: The seed notebook's data (np.random.rand): the only inputs the claims look at.
 SEED_INPUTS = {"inputs": "uniform"}
 TRICK = "gemm_trick"  # the seed trick, the distance family's baseline
@@ -58,9 +60,6 @@ RSS_VISIBLE_BYTES = measure.RSS_VISIBLE_BYTES
 FLOAT32_SMALL_REL_ERROR = 1e-4
 #: "Not that much": a backend's geometric-mean time ratio to the reference stays within this factor.
 BACKEND_NOT_MUCH = 1.5
-#: The backend the others are compared with (the PyPI wheel) when present, else the first by name.
-REFERENCE_BACKEND = findings.REFERENCE_BACKEND
-ITEMSIZE = {"float32": 4, "float64": 8}
 SIZE = ["n", "m", "d"]
 CASE = SIZE + ["dtype", "threads"]
 SPEED_COLUMNS = CASE + ["speedup", "low", "high", "verdict"]
@@ -78,19 +77,12 @@ def _group(r) -> str:
     return f"N={int(r['n'])}"
 
 
-def ok_runs(scope: Scope) -> pd.DataFrame:
-    runs = scope.table("runs")
-    if runs.empty:
-        return runs
-    return runs[(runs["status"] == "ok") & runs["time_median_s"].notna()]
-
-
 def pair_speedup(scope: Scope, fast: str, slow: str) -> pd.DataFrame:
     """Per case (size, dtype, threads): ``speedup`` = time of ``slow`` / time of ``fast`` with its
     between-process interval and the verdict for ``fast`` (faster, slower, equivalent, inconclusive).
 
     Read from speedup.csv when one of the two is its baseline, else computed from runs.csv's process
-    medians with the same interval and verdict rule (``aggregate.ratio_columns``, ``min_effect``)."""
+    medians with the same interval and verdict rule (``claims.speed_ratio``, ``min_effect``)."""
     sp = scope.table("speedup")
     if not sp.empty and "baseline_method" in sp:
         base = set(sp["baseline_method"].astype(str))
@@ -104,18 +96,9 @@ def pair_speedup(scope: Scope, fast: str, slow: str) -> pd.DataFrame:
                                high=1 / rows["speedup_ci_low"],
                                verdict=rows["verdict"].map(lambda v: FLIP.get(v, v)))[SPEED_COLUMNS] \
                 .reset_index(drop=True)
-    runs = ok_runs(scope)
-    if runs.empty:
-        return pd.DataFrame(columns=SPEED_COLUMNS)
+    runs = ok_rows(scope)
     keys = CASE + [k for k in ("inputs",) if k in runs]
-    cols = keys + ["time_process_medians_s"]
-    both = runs[runs["method"] == fast][cols].merge(runs[runs["method"] == slow][cols], on=keys,
-                                                    suffixes=("_fast", "_slow"))
-    if both.empty:
-        return pd.DataFrame(columns=SPEED_COLUMNS)
-    r = aggregate.ratio_columns(both, "_slow", "_fast", scope.min_effect, ("slower", "faster"))
-    return both.assign(speedup=r["ratio"], low=r["ci_low"], high=r["ci_high"],
-                       verdict=r["verdict"])[SPEED_COLUMNS].reset_index(drop=True)
+    return speed_ratio(scope, fast, slow, on=keys).reindex(columns=SPEED_COLUMNS)
 
 
 def _speed_cases(df: pd.DataFrame, supports: str = "faster",
@@ -127,7 +110,7 @@ def _speed_cases(df: pd.DataFrame, supports: str = "faster",
 
 def _memory_pairs(scope: Scope, a: str, b: str, on: list[str], dtypes: tuple[str, str] | None = None):
     """Rows of method ``a`` and ``b`` (or of one method in two dtypes) measured in the same case."""
-    runs = ok_runs(scope)
+    runs = ok_rows(scope)
     if runs.empty:
         return []
     if dtypes:
@@ -185,7 +168,7 @@ def trick_advantage_grows_with_n(scope: Scope) -> list[Case]:
 
 
 def broadcast_holds_nmd(scope: Scope) -> list[Case]:
-    runs = ok_runs(scope)
+    runs = ok_rows(scope)
     if runs.empty:
         return []
     cases = []
@@ -194,14 +177,14 @@ def broadcast_holds_nmd(scope: Scope) -> list[Case]:
         if got is None:
             continue
         ((lo, hi),), kind = got
-        need = r["n"] * r["m"] * r["d"] * ITEMSIZE[r["dtype"]]
+        need = r["n"] * r["m"] * r["d"] * itemsize(r["dtype"])
         cases.append(Case(_label(r), at_least(lo / need, hi / need, 1 - MEMORY_TOLERANCE), lo / need,
                           lo / need, hi / need, _group(r), f"{kind} {_mb(lo)} vs N·M·D items {_mb(need)}"))
     return cases
 
 
 def trick_peak_is_output(scope: Scope) -> list[Case]:
-    runs = ok_runs(scope)
+    runs = ok_rows(scope)
     if runs.empty:
         return []
     cases = []
@@ -210,10 +193,10 @@ def trick_peak_is_output(scope: Scope) -> list[Case]:
         if got is None:
             continue
         ((lo, hi),), kind = got
-        out = (r["n"] * r["m"] + r["n"] + r["m"]) * ITEMSIZE[r["dtype"]]
+        out = (r["n"] * r["m"] + r["n"] + r["m"]) * itemsize(r["dtype"])
         cases.append(Case(_label(r), at_most(lo / out, hi / out, 1 + MEMORY_TOLERANCE), lo / out,
                           lo / out, hi / out, _group(r),
-                          f"{kind} {_mb(lo)} = {lo / (r['n'] * r['m'] * ITEMSIZE[r['dtype']]):.2g} "
+                          f"{kind} {_mb(lo)} = {lo / (r['n'] * r['m'] * itemsize(r['dtype'])):.2g} "
                           f"N·M items, vs output + norms {_mb(out)}"))
     return cases
 
@@ -323,7 +306,7 @@ def gemm_gains_most_from_threads(scope: Scope) -> list[Case]:
 
 
 def backend_changes_speed_a_little(scope: Scope) -> list[Case]:
-    runs = ok_runs(scope)
+    runs = ok_rows(scope)
     if runs.empty or runs["backend"].nunique() < 2:
         return []
     names = sorted(runs["backend"].astype(str).unique())
@@ -361,19 +344,24 @@ def _claim(**kw) -> Claim:
     return Claim(family=FAMILY, select=SEED_INPUTS, **kw)
 
 
+def _speed_claim(id: str, seed: tuple, seed_section: str, text: str, fast: str, slow: str, sup: str, con: str,
+                 cases, decided_by: str | None = None) -> Claim:
+    """A claim that ``fast`` is faster than ``slow`` per case, decided by the speedup verdicts."""
+    return _claim(id=id, seed=seed, seed_section=seed_section, text=text, cases=cases,
+                  decided_by=decided_by or f"speedup.csv (method {fast if slow == TRICK else slow} against "
+                                           f"baseline {TRICK})",
+                  quantity=f"time {slow} / time {fast}", rule=_SPEED_RULE.format(sup=sup, con=con),
+                  needs=f"{' and '.join(sorted((fast, slow)))} measured at the same size, dtype and threads")
+
+
 CLAIMS = [
-    _claim(
-        id="trick-faster-than-broadcast", seed=(SEED_001, SEED_002),
-        seed_section="001 §3.1 (the trick and its timing against broadcasting); 002 (BLAS does NumPy's "
-                     "heavy lifting)",
-        text="Expanding ‖x−y‖² into norms and one matrix product (the trick) computes the distance matrix "
-             "faster than broadcasting the pairwise differences.",
-        decided_by="speedup.csv (method broadcast against baseline gemm_trick)",
-        quantity="time broadcast / time gemm_trick",
-        rule=_SPEED_RULE.format(sup="the trick faster", con="broadcast faster or equivalent (within "
-                                "min_effect)"),
-        needs="broadcast and gemm_trick measured at the same size, dtype and threads",
-        cases=trick_faster_than_broadcast),
+    _speed_claim(
+        "trick-faster-than-broadcast", (SEED_001, SEED_002),
+        "001 §3.1 (the trick and its timing against broadcasting); 002 (BLAS does NumPy's heavy lifting)",
+        "Expanding ‖x−y‖² into norms and one matrix product (the trick) computes the distance matrix "
+        "faster than broadcasting the pairwise differences.",
+        TRICK, "broadcast", "the trick faster", "broadcast faster or equivalent (within min_effect)",
+        trick_faster_than_broadcast),
     _claim(
         id="trick-advantage-grows-with-n", seed=(SEED_001,),
         seed_section="001 §3.3 (when to use which approach: broadcasting for small N, the trick for large N)",
@@ -433,28 +421,20 @@ CLAIMS = [
              f"(range below {1 + MEMORY_TOLERANCE:.2g}); otherwise undecided.",
         needs="chunked and gemm_trick measured at the same size, dtype and threads",
         cases=chunked_trades_time_for_memory),
-    _claim(
-        id="einsum-reduction-faster", seed=(SEED_001,),
-        seed_section="001 exercise 5 (einsum for the final reduction of the broadcast version)",
-        text="Reducing the broadcast difference array with einsum is faster than squaring it and summing "
-             "over the last axis.",
+    _speed_claim(
+        "einsum-reduction-faster", (SEED_001,),
+        "001 exercise 5 (einsum for the final reduction of the broadcast version)",
+        "Reducing the broadcast difference array with einsum is faster than squaring it and summing over "
+        "the last axis.", "broadcast_einsum", "broadcast", "einsum faster", "einsum slower or equivalent",
+        einsum_reduction_faster,
         decided_by="runs.csv process medians of broadcast_einsum and broadcast (ratio interval and verdict "
-                   "as in speedup.csv)",
-        quantity="time broadcast / time broadcast_einsum",
-        rule=_SPEED_RULE.format(sup="einsum faster", con="einsum slower or equivalent"),
-        needs="broadcast and broadcast_einsum measured at the same size, dtype and threads",
-        cases=einsum_reduction_faster),
-    _claim(
-        id="fewer-temporaries-faster", seed=(SEED_002, SEED_001),
-        seed_section="002 (copying takes time: the less of it, the faster); 001 §3.3 (pitfall: unnecessary "
-                     "copies)",
-        text="Fewer temporary arrays make the same computation faster: the trick written in place into one "
-             "preallocated result (blocked) beats the plain trick and its N×M temporaries.",
-        decided_by="speedup.csv (method blocked against baseline gemm_trick)",
-        quantity="time gemm_trick / time blocked",
-        rule=_SPEED_RULE.format(sup="blocked faster", con="blocked slower or equivalent"),
-        needs="blocked and gemm_trick measured at the same size, dtype and threads",
-        cases=fewer_temporaries_faster),
+                   "as in speedup.csv)"),
+    _speed_claim(
+        "fewer-temporaries-faster", (SEED_002, SEED_001),
+        "002 (copying takes time: the less of it, the faster); 001 §3.3 (pitfall: unnecessary copies)",
+        "Fewer temporary arrays make the same computation faster: the trick written in place into one "
+        "preallocated result (blocked) beats the plain trick and its N×M temporaries.",
+        "blocked", TRICK, "blocked faster", "blocked slower or equivalent", fewer_temporaries_faster),
     _claim(
         id="float32-faster", seed=(SEED_001,),
         seed_section="001 §3.3 (dtype impact on the trick; pitfall: float64 where float32 would do)",

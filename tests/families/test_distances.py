@@ -1,4 +1,5 @@
-"""Every distance method against scipy's cdist, with a tolerance derived from rounding error."""
+"""The distance family: every method against scipy's cdist with a tolerance derived from rounding
+error, its memory models against tracemalloc, the seed notebook's memory table and its command."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
-from numperf import methods
-from numperf.families.distances import error_bound
+from numperf import family
+from numperf.families.distances.accuracy import error_bound
+from numperf.families.distances.memory_table import memory_model, seed_table
+from numperf.families.distances.methods import METHODS
+from numperf.families.distances.methods import blocked as blocked_mod
+from numperf.families.distances.methods import seed as seed_mod
 from tests.conftest import run_numperf
 
 SHAPES = [(37, 53, 7), (64, 64, 50), (5, 300, 1), (300, 5, 3), (1, 1, 2)]
@@ -27,7 +32,7 @@ def _inputs(n, m, d, dtype, layout, seed=0):
 
 
 def _check(name, x, y, **params):
-    got = methods.get(name).kernel(x, y, **params)
+    got = METHODS[name].kernel((x, y), **params)
     ref = cdist(x.astype(np.float64), y.astype(np.float64))
     assert got.shape == ref.shape
     eps = float(np.finfo(np.result_type(x.dtype, got.dtype)).eps)
@@ -42,13 +47,13 @@ def _check(name, x, y, **params):
         assert bound.max() < 1e-2
 
 
-@pytest.mark.parametrize("name", list(methods.METHODS))
+@pytest.mark.parametrize("name", list(METHODS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("layout", ["c", "fortran", "noncontiguous"])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_method_agrees_with_cdist(name, dtype, layout, shape):
-    if not methods.get(name).available():
-        pytest.skip(f"{name} needs {methods.get(name).requires}")
+    if not METHODS[name].available():
+        pytest.skip(f"{name} needs {METHODS[name].requires}")
     _check(name, *_inputs(*shape, dtype, layout))
 
 
@@ -56,10 +61,10 @@ def test_method_agrees_with_cdist(name, dtype, layout, shape):
 def test_chunk_and_block_sizes_do_not_change_the_result(rows):
     x, y = _inputs(50, 40, 6, "float64", "c")
     ref = cdist(x, y)
-    np.testing.assert_allclose(methods.chunked(x, y, chunk_rows=rows), ref, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(methods.blocked(x, y, block_rows=rows), ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(seed_mod.chunked((x, y), chunk_rows=rows), ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(blocked_mod.blocked((x, y), block_rows=rows), ref, rtol=1e-12, atol=1e-12)
     for threads in (1, 3):
-        got = methods.blocked_parallel(x, y, block_rows=rows, threads=threads)
+        got = blocked_mod.blocked_parallel((x, y), block_rows=rows, threads=threads)
         np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
 
 
@@ -68,21 +73,21 @@ def test_blocked_parallel_restores_the_blas_thread_count():
 
     x, y = _inputs(400, 300, 20, "float64", "c")
     with threadpool_limits(limits=2, user_api="blas"):
-        methods.blocked_parallel(x, y, block_rows=50, threads=2)
+        blocked_mod.blocked_parallel((x, y), block_rows=50, threads=2)
         assert {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"} == {2}
 
 
 def test_identical_points_give_zero_not_nan():
     x = np.random.default_rng(1).random((20, 5))
     for name in ("gemm_trick", "chunked", "blocked"):
-        out = methods.get(name).kernel(x, x)
+        out = METHODS[name].kernel((x, x))
         assert np.isfinite(out).all() and (out >= 0).all()
         assert np.abs(np.diag(out)).max() < 1e-6
 
 
 def test_unknown_method_lists_known_ones():
-    with pytest.raises(ValueError, match="known methods: broadcast, broadcast_einsum"):
-        methods.get("fast_magic")
+    with pytest.raises(ValueError, match="known: broadcast, broadcast_einsum"):
+        family.get("distances").method("fast_magic")
 
 
 def _notebook_memory_bytes(n, d):
@@ -94,7 +99,7 @@ def _notebook_memory_bytes(n, d):
 
 
 def test_seed_memory_table_is_the_notebooks():
-    table = methods.seed_table()
+    table = seed_table()
     assert [(r["N"], r["D"]) for r in table] == [(100, 10), (500, 20), (1000, 50), (2000, 100)]
     for r in table:
         n, d = r["N"], r["D"]
@@ -118,7 +123,7 @@ def test_memory_model_command_prints_both_tables():
     out = run_numperf("memory-model").stdout
     rows = {tuple(line.split()[:2]): line for line in out.splitlines() if line.split()[:1] in
             (["100"], ["500"], ["1000"], ["2000"])}
-    for r in methods.seed_table():
+    for r in seed_table():
         cells = rows[(str(r["N"]), str(r["D"]))].replace("|", " ").split()
         assert cells == [str(r["N"]), str(r["D"]), f"{r['input_MB']:.4f}", f"{r['intermediate_MB']:.4f}",
                          f"{r['output_MB']:.4f}", f"{r['peak_MB']:.4f}", f"{r['amplification']:.1f}x",
@@ -134,7 +139,7 @@ def test_model_matches_traced_allocations():
     n, m, d = 600, 500, 20
     x, y = _inputs(n, m, d, "float64", "c")
     for name in ("broadcast", "broadcast_einsum", "gemm_trick", "chunked", "blocked"):
-        kernel = methods.get(name).kernel
-        traced, _ = measure.traced_call(lambda k=kernel: k(x, y))
-        model = methods.memory_model(name, n, m, d, "float64").kernel_peak_bytes
+        kernel = METHODS[name].kernel
+        traced, _ = measure.traced_call(lambda k=kernel: k((x, y)))
+        model = memory_model(name, n, m, d, "float64").kernel_peak_bytes
         assert traced == pytest.approx(model, rel=0.15), name

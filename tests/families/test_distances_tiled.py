@@ -2,7 +2,7 @@
 
 Every available method is checked against scipy's cdist on uniform, offset (far from the origin)
 and clustered (near-duplicate) data, with the pipeline's own accuracy judgement
-(``case.accuracy``); the exact methods must stay within 1e-6 relative error in float32 against a
+(``accuracy.accuracy``); the exact methods must stay within 1e-6 relative error in float32 against a
 float64 reference everywhere. Memory, accuracy and skipped rows go through the real CLI.
 """
 
@@ -16,8 +16,11 @@ import pandas as pd
 import pytest
 from scipy.spatial.distance import cdist
 
-from numperf import aggregate, calibrate, figures, inputs, methods
-from numperf.families import distances as case
+from numperf import aggregate, plotting, tables
+from numperf.families.distances import accuracy as case
+from numperf.families.distances import floor, inputs, tiling
+from numperf.families.distances.methods import METHODS
+from numperf.families.distances.plots_floor import sklearn_speedups
 from tests.conftest import run_numperf
 
 EXACT = ("tiled_numpy", "tiled_numba")
@@ -29,7 +32,7 @@ EXACT_REL_FLOAT64 = 1e-13
 
 
 def _method(name):
-    method = methods.get(name)
+    method = METHODS[name]
     if not method.available():
         pytest.skip(f"{name} needs {method.requires}")
     return method
@@ -43,11 +46,12 @@ def _rel_error(got, x, y):
 
 @pytest.mark.parametrize("dist", list(inputs.DISTRIBUTIONS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("name", list(methods.METHODS))
+@pytest.mark.parametrize("name", list(METHODS))
 def test_every_method_on_every_distribution(name, dtype, dist):
     method = _method(name)
     x, y = inputs.make(dist, np.random.default_rng(3), 90, 110, 20, dtype)
-    got = method.kernel(x, y, threads=2, **method.resolve_params({}, 90, 110, 20, x.itemsize))
+    opts = method.resolve_options({}, {"n": 90, "m": 110, "d": 20}, dtype)
+    got = method.kernel((x, y), threads=2, **opts)
     assert got.shape == (90, 110) and got.dtype.kind == "f"
     assert np.isfinite(got).all() and (got >= 0).all()
     eps = float(np.finfo(np.result_type(x.dtype, got.dtype)).eps)
@@ -72,7 +76,7 @@ def test_exact_methods_far_from_origin_in_float32(name, d, offset, threads):
     rng = np.random.default_rng(d)
     x = (offset + rng.standard_normal((150, d))).astype(np.float32)
     y = (offset + rng.standard_normal((170, d))).astype(np.float32)
-    got = kernel(x, y, threads=threads)
+    got = kernel((x, y), threads=threads)
     assert got.dtype == np.float32
     assert _rel_error(got, x, y) <= EXACT_REL_FLOAT32
 
@@ -84,7 +88,7 @@ def test_exact_methods_far_from_origin_in_float32(name, d, offset, threads):
 def test_y_is_x_gives_an_exact_zero_diagonal(name, dist, dtype, threads):
     kernel = _method(name).kernel
     x, _ = inputs.make(dist, np.random.default_rng(5), 300, 1, 30, dtype)
-    got = kernel(x, x, threads=threads, block_rows=64, block_cols=96)
+    got = kernel((x, x), threads=threads, block_rows=64, block_cols=96)
     assert (np.diag(got) == 0).all()
     off = ~np.eye(len(x), dtype=bool)
     assert (got[off] > 0).all()
@@ -92,13 +96,13 @@ def test_y_is_x_gives_an_exact_zero_diagonal(name, dist, dtype, threads):
 
 
 @pytest.mark.parametrize("itype", ["int64", "int32", "uint8", "bool"])
-@pytest.mark.parametrize("name", list(methods.METHODS))
+@pytest.mark.parametrize("name", list(METHODS))
 def test_integer_inputs_give_float64_distances(name, itype):
     """Never wrapped integer arithmetic, never truncated distances (uint8 differences would wrap)."""
     method = _method(name)
     rng = np.random.default_rng(7)
     x, y = rng.integers(0, 200, (23, 6)).astype(itype), rng.integers(0, 200, (31, 6)).astype(itype)
-    got = method.kernel(x, y, threads=2)
+    got = method.kernel((x, y), threads=2)
     assert got.dtype == np.float64
     np.testing.assert_allclose(got, cdist(x.astype(float), y.astype(float)), rtol=1e-12, atol=1e-12)
 
@@ -107,11 +111,11 @@ def test_integer_inputs_give_float64_distances(name, itype):
 def test_threads_and_tile_sizes_do_not_change_the_result(name):
     kernel = _method(name).kernel
     x, y = inputs.make("clustered", np.random.default_rng(9), 211, 157, 12, "float32")
-    ref = kernel(x, y, threads=1)
+    ref = kernel((x, y), threads=1)
     assert _rel_error(ref, x, y) <= EXACT_REL_FLOAT32
     for threads in (1, 2, 3):
         for rows, cols in ((1, 1), (7, 13), (64, 157), (1000, 1000)):
-            got = kernel(x, y, threads=threads, block_rows=rows, block_cols=cols)
+            got = kernel((x, y), threads=threads, block_rows=rows, block_cols=cols)
             np.testing.assert_allclose(got, ref, rtol=EXACT_REL_FLOAT32)
 
 
@@ -119,11 +123,11 @@ def test_threads_and_tile_sizes_do_not_change_the_result(name):
 def test_degenerate_shapes(name):
     kernel = _method(name).kernel
     one = np.array([[3.0]])
-    assert kernel(one, one).tolist() == [[0.0]]
-    assert kernel(np.empty((0, 4)), np.ones((5, 4))).shape == (0, 5)
-    assert kernel(np.ones((2, 4)), np.empty((0, 4))).shape == (2, 0)
+    assert kernel((one, one)).tolist() == [[0.0]]
+    assert kernel((np.empty((0, 4)), np.ones((5, 4)))).shape == (0, 5)
+    assert kernel((np.ones((2, 4)), np.empty((0, 4)))).shape == (2, 0)
     with pytest.raises(TypeError, match="real float32/float64 or integer"):
-        kernel(np.ones((2, 2), dtype=complex), np.ones((2, 2)))
+        kernel((np.ones((2, 2), dtype=complex), np.ones((2, 2))))
 
 
 def _two_thread_scratch(n, d, itemsize, rows, cols, in_output):
@@ -131,21 +135,21 @@ def _two_thread_scratch(n, d, itemsize, rows, cols, in_output):
     if cols < n:
         return 2 * (rows + cols) * d
     panels = (0 if in_output else n * d) + 2 * rows * d
-    tail = 2 * sum(methods._square_tile(n, n, d, itemsize)) * d if in_output else 0
+    tail = 2 * sum(tiling.square_tile(n, n, d, itemsize)) * d if in_output else 0
     return max(panels, tail)
 
 
 def test_tiles_shrink_so_the_scratch_stays_a_small_fraction_of_the_output():
-    limit = max(methods.TILE_SCRATCH_FRACTION, 2 * methods.TILE_THREAD_FRACTION)
+    limit = max(tiling.TILE_SCRATCH_FRACTION, 2 * tiling.TILE_THREAD_FRACTION)
     modes = set()
     for n, d in ((2000, 50), (2000, 500), (5000, 50), (5000, 500), (3000, 2000), (300, 500)):
         for itemsize in (4, 8):
-            rows, cols = methods.auto_tile(n, n, d, itemsize)
-            in_output = methods.y_in_output(n, n, d, rows, cols)
+            rows, cols = tiling.auto_tile(n, n, d, itemsize)
+            in_output = tiling.y_in_output(n, n, d, rows, cols)
             modes.add("panels, y in the output" if in_output else "panels" if cols == n else "squares")
             scratch = _two_thread_scratch(n, d, itemsize, rows, cols, in_output)
             assert scratch <= limit * n * n or min(rows, cols) == 32, (n, d, itemsize, rows, cols)
-            rows, cols = methods.numpy_tile(n, n, d, itemsize)
+            rows, cols = tiling.numpy_tile(n, n, d, itemsize)
             numpy_scratch = _two_thread_scratch(n, d + 2, itemsize, rows, cols, False)
             assert numpy_scratch <= limit * n * n or min(rows, cols) == 32
     assert modes == {"panels", "panels, y in the output", "squares"}
@@ -156,11 +160,11 @@ def test_y_kept_in_the_output_gives_the_same_distances():
     in square tiles): same result as square tiles everywhere, with any thread count."""
     kernel = _method("tiled_numba").kernel
     x, y = inputs.make("offset", np.random.default_rng(3), 301, 97, 40, "float32")
-    assert methods.y_in_output(301, 97, 40, 16, 97)
-    ref = kernel(x, y, threads=1, block_rows=16, block_cols=16)
+    assert tiling.y_in_output(301, 97, 40, 16, 97)
+    ref = kernel((x, y), threads=1, block_rows=16, block_cols=16)
     assert _rel_error(ref, x, y) <= EXACT_REL_FLOAT32
     for threads in (1, 2, 3):
-        np.testing.assert_allclose(kernel(x, y, threads=threads, block_rows=16, block_cols=97), ref,
+        np.testing.assert_allclose(kernel((x, y), threads=threads, block_rows=16, block_cols=97), ref,
                                    rtol=EXACT_REL_FLOAT32)
 
 
@@ -181,7 +185,7 @@ def test_tile_workers_take_each_tile_once_and_share_the_work(threads):
             who.add(threading.get_ident())
             done.append(tile)
 
-    methods._run_tiles(40, 30, 4, 10, threads, work, first_row=8)
+    tiling.run_tiles(40, 30, 4, 10, threads, work, first_row=8)
     assert sorted(done) == [(i, j) for i in range(8, 40, 4) for j in range(0, 30, 10)]
     assert len(who) == threads and (threading.get_ident() in who)
 
@@ -200,7 +204,7 @@ def test_a_failing_tile_worker_raises_after_the_others_finish():
         finished.append(True)
 
     with pytest.raises(ValueError, match="tile 4 failed"):
-        methods._run_tiles(16, 10, 2, 10, 2, work)
+        tiling.run_tiles(16, 10, 2, 10, 2, work)
     assert len(finished) == 1  # the other worker ran to the end before the error was raised
 
 
@@ -257,7 +261,7 @@ def test_a_method_whose_package_is_missing_is_a_skipped_row(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "numba" else real(name, *a))
-    assert not methods.get("tiled_numba").available() and methods.get("tiled_numpy").available()
+    assert not METHODS["tiled_numba"].available() and METHODS["tiled_numpy"].available()
     from numperf import case as child
 
     out = child.run({"family": "distances", "method": "tiled_numba", "dtype": "float64", "threads": 1,
@@ -276,7 +280,7 @@ def test_methods_command_lists_the_new_methods():
 
 
 def test_write_bandwidth_is_measured_with_the_cases_threads():
-    one, two = calibrate._write_bandwidth(1), calibrate._write_bandwidth(2)
+    one, two = floor.write_bandwidth(1), floor.write_bandwidth(2)
     assert (one["threads"], two["threads"]) == (1, 2)
     assert one["bytes_per_s"] > 1e8 and two["bytes_per_s"] > 1e8
 
@@ -287,7 +291,7 @@ def test_calibration_runs_blas_with_the_requested_threads(tmp_path):
     import sys
 
     out = tmp_path / "t1.json"
-    subprocess.run([sys.executable, "-m", "numperf.calibrate", "1", "wheel", str(out)], check=True,
+    subprocess.run([sys.executable, "-m", "numperf.calibrate", "distances", "1", "wheel", str(out)], check=True,
                    env={k: v for k, v in __import__("os").environ.items() if not k.endswith("_NUM_THREADS")})
     cal = json.loads(out.read_text())
     assert {p["num_threads"] for p in cal["threadpool_info"] if p["user_api"] == "blas"} == {1}
@@ -296,11 +300,11 @@ def test_calibration_runs_blas_with_the_requested_threads(tmp_path):
 
 def test_floor_uses_the_hosts_best_gemm_and_bandwidth_over_backends():
     cal = pd.DataFrame([
-        {"host_id": "h", "backend": "wheel", "threads": 1, "dgemm_gflops": 50.0, "sgemm_gflops": 100.0,
+        {"host_id": "h", "backend": "wheel", "family": "distances", "threads": 1, "dgemm_gflops": 50.0, "sgemm_gflops": 100.0,
          "write_bandwidth_bytes_per_s": 20e9},
-        {"host_id": "h", "backend": "netlib", "threads": 1, "dgemm_gflops": 12.0, "sgemm_gflops": 13.0,
+        {"host_id": "h", "backend": "netlib", "family": "distances", "threads": 1, "dgemm_gflops": 12.0, "sgemm_gflops": 13.0,
          "write_bandwidth_bytes_per_s": 25e9},
-        {"host_id": "h", "backend": "wheel", "threads": 2, "dgemm_gflops": 100.0, "sgemm_gflops": 200.0,
+        {"host_id": "h", "backend": "wheel", "family": "distances", "threads": 2, "dgemm_gflops": 100.0, "sgemm_gflops": 200.0,
          "write_bandwidth_bytes_per_s": 25e9},
     ])
     runs = pd.DataFrame([{"host_id": "h", "backend": b, "threads": t, "family": "distances", "p_n": 5000,
@@ -327,28 +331,29 @@ def floor_tables(tmp_path_factory):
     """A tiny real sweep: two input distributions, sklearn and the new methods, 2 processes each."""
     root = tmp_path_factory.mktemp("floor")
     probe = root / "probe.json"
-    run_numperf("run-case", "--method", "blocked", "--param", "n=20", "--param", "d=4", "--repeats", 1,
+    run_numperf("run-case", "--family", "distances", "--method", "blocked", "--param", "n=20", "--param", "d=4", "--repeats", 1,
                 "--quiet",
                 "--out", probe)
     base = root / "results" / json.loads(probe.read_text())["host"]["host_id"] / "wheel"
-    run_numperf("calibrate", "--threads", 1, "--out", base / "calibration" / "t1.json")
-    names = [m for m in ("gemm_trick", "tiled_numba", "sklearn") if methods.get(m).available()]
+    run_numperf("calibrate", "--family", "distances", "--threads", 1, "--out",
+                base / "calibration" / "distances" / "t1.json")
+    names = [m for m in ("gemm_trick", "tiled_numba", "sklearn") if METHODS[m].available()]
     for name in names:
         for dist in ("uniform", "offset"):
             for k in (0, 1):
-                run_numperf("run-case", "--method", name, "--param", "n=200", "--param", "d=16",
+                run_numperf("run-case", "--family", "distances", "--method", name, "--param", "n=200", "--param", "d=16",
                             "--dtype", "float32",
                             "--param", f"inputs={dist}", "--repeats", 2, "--processes", 2, "--process", k,
                             "--min-sample-time-s", 0.002, "--quiet",
                             "--out", base / "records" / f"{name}_{dist}" / f"p{k}.json")
     aggregate.aggregate(root / "results", root / "tables", baselines={"distances": "gemm_trick"})
-    return figures.load_tables(root / "tables")
+    return tables.load(root / "tables", plotting.TABLES, plotting.TABLES)
 
 
 @pytest.mark.parametrize("name", ["floor_fraction", "sklearn_speedup", "accuracy_inputs"])
 def test_floor_section_figures_draw(floor_tables, name):
-    assert figures.FIGURES[name].category == "Floor"
-    fig = figures.draw(name, floor_tables)
+    assert plotting.FIGURES[name].category == "Distances" and plotting.FIGURES[name].topic == "Floor"
+    fig = plotting.draw(name, floor_tables)
     axes = [ax for ax in fig.axes if ax.axison and (ax.lines or ax.patches)]
     assert axes and fig.get_suptitle()
     for ax in axes:
@@ -360,7 +365,7 @@ def test_accuracy_figure_shows_every_method_on_every_distribution(floor_tables):
     assert set(runs["p_inputs"]) == {"uniform", "offset"}
     bad = runs[(runs["method"] == "gemm_trick") & (runs["p_inputs"] == "offset")]
     assert (bad["status"] == "invalid").all() and bad["reason"].str.contains("inaccurate:").all()
-    fig = figures.draw("accuracy_inputs", floor_tables)
+    fig = plotting.draw("accuracy_inputs", floor_tables)
     ax = next(ax for ax in fig.axes if ax.axison and ax.lines)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["uniform", "offset"]
     legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
@@ -369,7 +374,7 @@ def test_accuracy_figure_shows_every_method_on_every_distribution(floor_tables):
 
 
 def test_sklearn_speedups_carry_an_interval(floor_tables):
-    sp = figures.sklearn_speedups(aggregate.family_view(floor_tables["runs"], "distances"))
+    sp = sklearn_speedups(aggregate.family_view(floor_tables["runs"], "distances"))
     if sp.empty:
         pytest.skip("scikit-learn is not installed")
     assert set(sp["method"]) >= {"gemm_trick"} and "sklearn" not in set(sp["method"])

@@ -1,0 +1,43 @@
+"""The aggregated tables as the analysis reads them: loading them from a results folder, their ok
+rows, and their CSV booleans. Every reader (figures, claims, findings) uses these."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+#: Every table ``numperf aggregate`` writes (results/tables/<name>.csv).
+TABLES = ("runs", "speedup", "scaling", "memory", "dtype", "failures", "hosts", "quarantine")
+
+
+def load(tables_dir: str | Path, names=TABLES, required=("runs",)) -> dict[str, pd.DataFrame]:
+    """The tables ``names`` from ``tables_dir`` by name. A missing ``required`` one is an error naming
+    the file; any other missing or empty one is an empty frame."""
+    tables_dir = Path(tables_dir)
+    missing = [str(tables_dir / f"{t}.csv") for t in required if not (tables_dir / f"{t}.csv").exists()]
+    if missing:
+        raise FileNotFoundError("table(s) missing (run `numperf aggregate` first): " + ", ".join(missing))
+    out = {}
+    for name in dict.fromkeys([*names, *required]):
+        path = tables_dir / f"{name}.csv"
+        try:
+            out[name] = pd.read_csv(path) if path.exists() else pd.DataFrame()
+        except pd.errors.EmptyDataError:
+            out[name] = pd.DataFrame()
+    return out
+
+
+def as_bool(values) -> pd.Series:
+    """A CSV boolean column (True/False, 'True'/'False', 1/0, blanks as False) as plain bools."""
+    return pd.Series(values).map(lambda v: str(v).strip().lower() in ("true", "1", "1.0")).astype(bool)
+
+
+def ok_rows(runs: pd.DataFrame) -> pd.DataFrame:
+    """The rows that measured a time (status ok), ``noisy`` as bool where present."""
+    if runs is None or runs.empty or "status" not in runs:
+        return pd.DataFrame() if runs is None else runs.iloc[0:0]
+    ok = runs[(runs["status"] == "ok") & runs["time_median_s"].notna()].copy()
+    if "noisy" in ok:
+        ok["noisy"] = as_bool(ok["noisy"]).to_numpy()
+    return ok
