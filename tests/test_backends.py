@@ -210,8 +210,8 @@ def test_run_case_records_the_verified_backend(label, run_case):
     ok, why = backends.available(label)
     if not ok:
         pytest.skip(f"{label} not available here: {why}")
-    rec = run_case("--method", "gemm_trick", "--param", "n=200", "--param", "d=10", "--backend", label,
-                   "--repeats", 2)
+    rec = run_case("--family", "distances", "--method", "gemm_trick", "--param", "n=200", "--param", "d=10",
+                   "--backend", label, "--repeats", 2)
     assert rec["status"] == "ok", rec["reason"]
     blas = rec["blas"]
     assert blas["backend_ok"] and blas["verified_blas"].startswith(EXPECTED_NAME[label])
@@ -219,3 +219,32 @@ def test_run_case_records_the_verified_backend(label, run_case):
     debian = label != "wheel"
     assert blas["numpy_version"].startswith("1.") == debian
     assert rec["host"]["python_executable"].startswith("/usr/bin/python3") == debian
+
+
+# What a child reported, as data: verify's decisions run here even without Debian's BLAS packages.
+OPENBLAS_SO = backends.MULTIARCH + "/openblas-pthread/libopenblas.so.0"
+NETLIB_SO = backends.MULTIARCH + "/blas/libblas.so.3.11.0"
+OPENBLAS_INFO = {"user_api": "blas", "internal_api": "openblas", "version": "0.3.21",
+                 "filepath": OPENBLAS_SO, "num_threads": 2, "architecture": "SkylakeX"}
+
+
+def test_verify_accepts_what_the_backend_promised():
+    result = backends.verify("openblas", [OPENBLAS_INFO], [OPENBLAS_SO], threads=2)
+    assert result["backend_ok"] and result["backend_reason"] is None
+    assert result["verified_blas"] == "openblas 0.3.21 (Debian)"
+    assert (result["blas_architecture"], result["blas_num_threads"]) == ("SkylakeX", 2)
+
+
+@pytest.mark.parametrize(("label", "info", "mapped", "threads", "reason"), [
+    ("openblas", [OPENBLAS_INFO], [OPENBLAS_SO, NETLIB_SO], None, "multiple_blas: backend 'openblas'"),
+    ("openblas", [], [], None, "backend_mismatch: 'openblas' expected"),
+    ("netlib", [OPENBLAS_INFO], [OPENBLAS_SO], None, "backend_mismatch: 'netlib' expected a BLAS invisible"),
+    ("openblas", [], [NETLIB_SO], None, "backend_mismatch: 'openblas' expected threadpoolctl internal_api"),
+    ("openblas", [OPENBLAS_INFO], [OPENBLAS_SO], 1, "backend_mismatch: 'openblas' expected 1 BLAS threads"),
+    ("blis", [{**OPENBLAS_INFO, "internal_api": "blis", "filepath": "/x/blis-pthread/libblis.so.4"}],
+     ["/x/blis-pthread/libblis.so.4"], None, "backend_mismatch: 'blis' expected architecture 'skx'"),
+])
+def test_verify_names_what_went_wrong(label, info, mapped, threads, reason):
+    result = backends.verify(label, info, mapped, threads=threads)
+    assert result["backend_ok"] is False
+    assert result["backend_reason"].startswith(reason), result["backend_reason"]

@@ -1,7 +1,9 @@
 """Command line: ``numperf <command> ...`` (also ``python -m numperf``).
 
 Every command is a thin layer over a package function; ``numperf <command> --help``
-documents each.
+documents each. Run options take their defaults, types and bounds from the config schema
+(``numperf.options``), so the CLI and a config accept the same values; families add their own
+commands (``numperf.family.Command``).
 """
 
 from __future__ import annotations
@@ -11,56 +13,7 @@ import json
 import os
 import sys
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-def _nonneg_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
-
-
-def _time_limit_s(text: str) -> float:
-    """A case time limit: finite and at least 1 s (starting the case process alone takes a fraction)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds >= 1, got {text!r}") from None
-    if not 1 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 1, got {text}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number strictly between 0 and 1, got {text}")
-    return value
+from numperf.options import add_option, describe, option_property, schema_type
 
 
 def _add_host_id(p) -> None:
@@ -75,65 +28,57 @@ def _assignment(text: str) -> tuple[str, str]:
     return name, value
 
 
-def _typed(value: str, kind: str):
-    """A command-line value as the declared kind of its parameter."""
-    if kind == "int":
-        return int(value)
-    if kind == "float":
-        return float(value)
-    if kind == "bool":
-        if value.lower() not in ("true", "false", "1", "0"):
-            raise ValueError(f"expected true or false, got {value!r}")
-        return value.lower() in ("true", "1")
-    return value
-
-
 def _declared_values(pairs, declared, what: str) -> dict:
-    kinds = {p.name: p.kind for p in declared}
+    """NAME=VALUE pairs as the declared type of each parameter or option (its bounds and choices are
+    checked by CaseSpec, in the family's own words)."""
+    types = {p.name: schema_type(p.schema(), parse_only=True) for p in declared}
     out = {}
     for name, value in pairs or []:
-        if name not in kinds:
-            raise ValueError(f"{what} {name!r} is not declared; allowed: {', '.join(kinds) or '(none)'}")
+        if name not in types:
+            raise ValueError(f"{what} {name!r} is not declared; allowed: {', '.join(types) or '(none)'}")
         try:
-            out[name] = _typed(value, kinds[name])
-        except ValueError:
-            raise ValueError(f"{what} {name}: {value!r} is not a{'n' if kinds[name] == 'int' else ''} "
-                             f"{kinds[name]}") from None
+            out[name] = types[name](value)
+        except argparse.ArgumentTypeError as exc:
+            raise ValueError(f"{what} {name}: {exc}") from None
     return out
 
 
 def _add_run_case(sub) -> None:
+    from numperf import family
+
+    fams = family.registry()
     p = sub.add_parser("run-case", help="measure one case in a fresh child process and write its record",
                        description="Measure one case of a family in a fresh child process; write its JSON "
                        "record atomically (always, also for skipped or failed cases) and print a summary. "
-                       "`numperf families` lists the families, their parameters and methods.")
-    p.add_argument("--family", default="distances", help="experiment family (default: distances)")
+                       "`numperf families` lists the families, their parameters, dtypes and methods. "
+                       "Defaults and bounds are the config schema's (workflow/schemas/config.schema.yaml).")
+    only = next(iter(fams)) if len(fams) == 1 else None
+    p.add_argument("--family", default=only, help=f"experiment family, one of {', '.join(fams)} "
+                   + (f"(default: {only}, the only one)" if only else "(required)"))
     p.add_argument("--method", required=True, help="method of the family")
     p.add_argument("--param", type=_assignment, action="append", metavar="NAME=VALUE",
                    help="a parameter of the family (repeat; missing ones take their defaults)")
     p.add_argument("--option", type=_assignment, action="append", metavar="NAME=VALUE",
                    help="a tuning option of the method (repeat)")
-    p.add_argument("--dtype", default="float64")
-    p.add_argument("--threads", type=_positive_int, default=1, help="BLAS threads")
-    p.add_argument("--backend", default="wheel", help="BLAS backend label (see `numperf backends`)")
-    p.add_argument("--repeats", type=_positive_int, default=5, help="timed samples per process")
-    p.add_argument("--processes", type=_positive_int, default=3,
-                   help="independent processes that measure this case (this run is one of them)")
-    p.add_argument("--process", type=_nonneg_int, default=0, help="index of this process, 0..processes-1")
-    p.add_argument("--min-sample-time-s", type=_nonneg_float, default=0.02,
-                   help="a sample repeats the kernel until it lasts this long (0: one call per sample)")
-    p.add_argument("--loops", type=_positive_int, help="calls per sample (default: calibrated)")
-    p.add_argument("--warmup", type=_nonneg_int, default=1, help="untimed warm-up calls")
-    p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the input data (>= 0)")
-    p.add_argument("--time-limit-s", type=_time_limit_s, default=600.0,
-                   help="kill the case after this many seconds (finite, >= 1)")
-    p.add_argument("--mem-budget-mb", type=_nonneg_float, default=0.0,
-                   help="skip if the modelled peak exceeds it; also caps the child's memory (0: none)")
-    p.add_argument("--mem-limit-mb", type=_nonneg_float, default=0.0,
-                   help="cap the kernel's memory in the child at this (default: the budget)")
+    p.add_argument("--dtype", help="dtype of the data (default: the family's first declared dtype: "
+                   + ", ".join(f"{f.name} {f.dtypes[0]}" for f in fams.values()) + ")")
+    add_option(p, "threads", "BLAS threads")
+    p.add_argument("--backend", default=option_property("backend")["default"],
+                   help="BLAS backend label (see `numperf backends`; default %(default)s)")
+    add_option(p, "repeats", "timed samples per process")
+    add_option(p, "processes", "independent processes that measure this case (this run is one of them)")
+    add_option(p, "process", "index of this process, below --processes")
+    add_option(p, "min_sample_time_s", "a sample repeats the kernel until it lasts this long (0: one call "
+                "per sample)")
+    add_option(p, "loops", "calls per sample", default_text="calibrated from --min-sample-time-s")
+    add_option(p, "warmup", "untimed warm-up calls")
+    add_option(p, "seed", "seed of the input data")
+    add_option(p, "time_limit_s", "kill the case after this many seconds")
+    add_option(p, "mem_budget_mb", "skip if the modelled peak exceeds it; also caps the child's memory "
+                "(0: none)")
+    add_option(p, "mem_limit_mb", "cap the kernel's memory in the child at this (0: the budget)")
     p.add_argument("--skip-reason", help="write a skipped record with this reason instead of running")
-    p.add_argument("--allocated-cpus", type=_positive_int,
-                   help="CPUs the scheduler gave this job; fewer than --threads refuses to run")
+    add_option(p, "allocated_cpus", "CPUs the scheduler gave this job; fewer than --threads refuses to run")
     _add_host_id(p)
     p.add_argument("--out", help="record path (default: print the record JSON to stdout)")
     p.add_argument("--quiet", action="store_true", help="no summary on stderr")
@@ -143,13 +88,17 @@ def _add_run_case(sub) -> None:
 def _cmd_run_case(args) -> int:
     from numperf import family, record, report_text, runner
 
+    if args.family is None:
+        print(f"numperf run-case: error: --family is required; allowed: {', '.join(family.registry())}",
+              file=sys.stderr)
+        return 2
     try:
         fam = family.get(args.family)
         meth = fam.method(args.method)
         spec = runner.CaseSpec(family=args.family, method=args.method,
                                params=_declared_values(args.param, fam.params, "parameter"),
                                options=_declared_values(args.option, meth.options, "option"),
-                               dtype=args.dtype, threads=args.threads, backend=args.backend,
+                               dtype=args.dtype or fam.dtypes[0], threads=args.threads, backend=args.backend,
                                repeats=args.repeats, warmup=args.warmup, seed=args.seed,
                                processes=args.processes, min_sample_time_s=args.min_sample_time_s,
                                loops=args.loops, time_limit_s=args.time_limit_s,
@@ -185,9 +134,9 @@ def _add_run_batch(sub) -> None:
                        "workflow, each in its own fresh child; write each record atomically, then a "
                        "manifest.")
     p.add_argument("--cases", required=True, help="case list (results/<host>/<backend>/cases/<batch>.json)")
-    p.add_argument("--process", type=_nonneg_int, required=True, help="round: process index of every case")
-    p.add_argument("--allocated-cpus", type=_positive_int,
-                   help="CPUs the scheduler gave this job; a case needing more is recorded invalid")
+    add_option(p, "process", "round: process index of every case", required=True)
+    add_option(p, "allocated_cpus", "CPUs the scheduler gave this job; a case needing more is recorded "
+                "invalid")
     _add_host_id(p)
     p.add_argument("--out", required=True, help="manifest path")
     p.set_defaults(func=_cmd_run_batch)
@@ -207,23 +156,47 @@ def _cmd_run_batch(args) -> int:
     return 0
 
 
-def _add_methods(sub) -> None:
-    p = sub.add_parser("methods", help="list every family's methods and whether they are available")
+def _add_families(sub) -> None:
+    p = sub.add_parser("families", aliases=["methods"],
+                       help="list every family: its parameters, dtypes, methods and their availability",
+                       description="Every experiment family with its parameters (--param of run-case), "
+                       "dtypes (the first is run-case's default), baseline and methods (--method), each "
+                       "method's tuning options (--option) and whether it can run here.")
     p.add_argument("--family", help="only this family")
-    p.set_defaults(func=_cmd_methods)
+    p.set_defaults(func=_cmd_families)
 
 
-def _cmd_methods(args) -> int:
+def _declared_text(p) -> str:
+    """One declared parameter or option: ``n: rows of x (a whole number >= 1; default 1000)``."""
+    return f"{p.name}: {p.description} ({describe(p.schema())}; default {p.default})"
+
+
+def _family_text(fam) -> str:
+    """A family as ``numperf families`` prints it."""
+    lines = [f"{fam.name}: {fam.description}", "  parameters (--param NAME=VALUE):"]
+    lines += [f"    {_declared_text(p)}" for p in fam.params]
+    lines.append(f"  dtypes (--dtype): {', '.join(fam.dtypes)} (default {fam.dtypes[0]})")
+    if fam.baseline:
+        lines.append(f"  baseline (speedup.csv divides by it): {fam.baseline}")
+    lines.append("  methods (--method):")
+    for m in fam.methods.values():
+        notes = [] if m.available() else [f"needs {m.requires}: not installed"]
+        if m.name in fam.optional_methods:
+            notes.append("optional: run only when a config names it")
+        lines.append(f"    {m.name:<22} {m.description}" + "".join(f"  [{n}]" for n in notes))
+        lines += [f"{'':27}--option {_declared_text(o)}" for o in m.options]
+    return "\n".join(lines)
+
+
+def _cmd_families(args) -> int:
     from numperf import family
 
-    fams = [family.get(args.family)] if args.family else list(family.registry().values())
-    for fam in fams:
-        print(f"{fam.name}: {fam.description}")
-        print("  parameters: " + ", ".join(f"{p.name} ({p.kind}, default {p.default})" for p in fam.params))
-        print(f"  dtypes: {', '.join(fam.dtypes)}")
-        for m in fam.methods.values():
-            state = "" if m.available() else f"  [needs {m.requires}: not installed]"
-            print(f"  {m.name:<22} {m.description}{state}")
+    try:
+        fams = [family.get(args.family)] if args.family else list(family.registry().values())
+    except ValueError as exc:
+        print(f"numperf families: error: --family: {exc}", file=sys.stderr)
+        return 2
+    print("\n\n".join(_family_text(f) for f in fams))
     return 0
 
 
@@ -233,10 +206,10 @@ def _add_calibrate(sub) -> None:
                        "(its floor's inputs) in a child on the given backend and thread count; write them "
                        "as JSON.")
     p.add_argument("--family", required=True, help="a family that declares a calibration")
-    p.add_argument("--backend", default="wheel")
-    p.add_argument("--threads", type=_positive_int, default=1)
-    p.add_argument("--allocated-cpus", type=_positive_int,
-                   help="CPUs the scheduler gave this job; fewer than --threads is refused")
+    p.add_argument("--backend", default=option_property("backend")["default"],
+                   help="BLAS backend label (see `numperf backends`; default %(default)s)")
+    add_option(p, "threads", "BLAS threads")
+    add_option(p, "allocated_cpus", "CPUs the scheduler gave this job; fewer than --threads is refused")
     _add_host_id(p)
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_calibrate)
@@ -320,8 +293,7 @@ def _add_aggregate(sub) -> None:
     p.add_argument("--baseline", type=_assignment, action="append", metavar="FAMILY=METHOD",
                    help="method that speedup.csv divides by for a family (repeat; default: the "
                    "family's declared baseline)")
-    p.add_argument("--min-effect", type=_fraction, default=0.05,
-                   help="smallest relative difference worth a verdict (default 0.05)")
+    add_option(p, "min_effect", "smallest relative difference worth a verdict")
     p.add_argument("--quarantine", action="store_true",
                    help="move invalid files to RESULTS/quarantine/ and list them instead of failing")
     p.set_defaults(func=_cmd_aggregate)
@@ -377,8 +349,8 @@ def _add_claims(sub) -> None:
     p.add_argument("--tables", default="results/tables")
     p.add_argument("--out", default="results/tables/claims.csv", help="CSV path")
     p.add_argument("--rst", help="also write the report's claims page (RST) here")
-    p.add_argument("--min-effect", type=_fraction, default=0.05,
-                   help="smallest relative difference worth a verdict, for ratios not in the tables")
+    add_option(p, "min_effect", "smallest relative difference worth a verdict, for ratios not in the "
+                "tables")
     p.set_defaults(func=_cmd_claims)
 
 
@@ -435,20 +407,23 @@ def _add_backends(sub) -> None:
 
 
 def _add_compare(sub) -> None:
+    from numperf import stats
+
     p = sub.add_parser("compare", help="compare two (host, backend) selections over their shared cases",
-                       description="Per shared case: time ratio A/B with a 95%% interval from the spread "
-                       "between each side's processes; 'A faster'/'B faster' only where the interval "
-                       "excludes 1 and the difference exceeds --min-effect, 'equivalent' where the "
-                       "interval lies within it, else 'inconclusive'; and a geometric-mean summary.")
-    p.add_argument("--results", default="results")
-    p.add_argument("--a-backend", required=True)
+                       description=f"Per shared case: the time ratio A/B (time A / time B: below 1 means A "
+                       f"is faster) with a {stats.CONFIDENCE:.0%} interval from the spread between each "
+                       "side's processes; 'A faster'/'B faster' only where the interval excludes 1 and the "
+                       "difference exceeds --min-effect, 'equivalent' where the interval lies within it, "
+                       "else 'inconclusive'; then a geometric-mean summary. Prints a table and the summary "
+                       "in sentences.")
+    p.add_argument("--results", default="results", help="results folder (default %(default)s)")
+    p.add_argument("--a-backend", required=True, help="backend of selection A")
     p.add_argument("--a-host", help="host id of A (optional if only one host has that backend)")
-    p.add_argument("--b-backend", required=True)
-    p.add_argument("--b-host")
-    p.add_argument("--min-effect", type=_fraction, default=0.05,
-                   help="smallest relative difference worth a verdict (default 0.05)")
-    p.add_argument("--out", help="CSV of per-case ratios (default: print)")
-    p.add_argument("--summary", help="JSON summary path")
+    p.add_argument("--b-backend", required=True, help="backend of selection B")
+    p.add_argument("--b-host", help="host id of B (optional if only one host has that backend)")
+    add_option(p, "min_effect", "smallest relative difference worth a verdict")
+    p.add_argument("--out", help="also write the per-case ratios as CSV here")
+    p.add_argument("--summary", help="also write the summary as JSON here")
     p.set_defaults(func=_cmd_compare)
 
 
@@ -465,11 +440,11 @@ def _cmd_compare(args) -> int:
     if args.out:
         with record.atomic_write(args.out) as fh:
             table.to_csv(fh, index=False)
-    else:
-        print(table.to_string(index=False))
     if args.summary:
         record.write_json(args.summary, summary)
-    print(json.dumps(summary), file=sys.stderr)
+    if len(table):
+        print(compare.table_text(table) + "\n")
+    print(compare.summary_text(summary))
     return 0
 
 
@@ -502,26 +477,29 @@ def _cmd_stability(args) -> int:
     return 0
 
 
+def _add_family_commands(sub) -> None:
+    """Every subcommand the families declare (``numperf.family.Command``); the core knows none."""
+    from numperf import family
+
+    for cmd in family.declared("commands"):
+        if cmd.name in sub.choices:
+            raise RuntimeError(f"a family declares command {cmd.name!r}, which numperf already has; "
+                               f"taken: {', '.join(sub.choices)}")
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description or cmd.help)
+        cmd.add_arguments(p)
+        p.set_defaults(func=cmd.run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``numperf`` argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="numperf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run_case, _add_run_batch, _add_methods, _add_calibrate, _add_probe,
+    for add in (_add_run_case, _add_run_batch, _add_families, _add_calibrate, _add_probe,
                 _add_backends, _add_validate_config, _add_aggregate, _add_figure, _add_compare,
                 _add_stability, _add_findings, _add_claims, _add_unlock_stale):
         add(sub)
     _add_family_commands(sub)
     return parser
-
-
-def _add_family_commands(sub) -> None:
-    """Every family's own subcommands (``numperf.family.Command``, from its ``commands()``)."""
-    from numperf import family
-
-    for cmd in family.declared("commands"):
-        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description or cmd.help)
-        cmd.add_arguments(p)
-        p.set_defaults(func=cmd.run)
 
 
 def main(argv: list[str] | None = None) -> int:

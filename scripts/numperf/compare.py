@@ -9,12 +9,14 @@ over the shared cases, with its own interval and verdict, summarizes.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from numperf import aggregate, stats
+from numperf.units import format_seconds
 
 #: Columns that identify a case besides its ``p_<name>`` parameters.
 CASE = ["family", "method", "dtype", "threads"]
@@ -96,3 +98,66 @@ def compare(results: str | Path, a: dict, b: dict,
 def label(selection: dict) -> str:
     """A file-name-safe label for one side of a comparison."""
     return "@".join(filter(None, [selection["backend"], selection.get("host_id")]))
+
+
+def _sig3(x: float) -> str:
+    """3 significant digits, trailing zeros kept: 9.90, 0.0612, 123."""
+    return f"{x:#.3g}".rstrip(".")
+
+
+def format_ratio(ratio: float, low: float, high: float) -> str:
+    """A ratio with its interval, 3 significant digits: ``0.982 [0.951, 1.01]`` (``n/a`` if unknown)."""
+    if not math.isfinite(ratio):
+        return "n/a"
+    interval = f"[{_sig3(low)}, {_sig3(high)}]" if math.isfinite(low) and math.isfinite(high) \
+        else "[no interval]"
+    return f"{_sig3(ratio)} {interval}"
+
+
+def _value(v) -> str:
+    """A parameter value as typed (a CSV column shared with NaN turns 200 into 200.0)."""
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
+def _case_label(row: pd.Series, params: list[str]) -> str:
+    """family, method, the parameters it has, dtype and threads: ``distances blocked n=200 float64 t1``."""
+    own = [f"{c[len(aggregate.PARAM_PREFIX):]}={_value(row[c])}" for c in params if pd.notna(row[c])]
+    return " ".join([row["family"], row["method"], *own, row["dtype"], f"t{int(row['threads'])}"])
+
+
+def table_text(table: pd.DataFrame) -> str:
+    """The per-case comparison as aligned columns: case, time A, time B, A/B with its interval, verdict."""
+    params = aggregate.param_columns(table)
+    head = ["case", "time A", "time B", f"A/B [{stats.CONFIDENCE:.0%} interval]", "verdict"]
+    rows = [[_case_label(r, params), format_seconds(r["time_median_a_s"]),
+             format_seconds(r["time_median_b_s"]),
+             format_ratio(r["time_ratio_a_over_b"], r["ci_low"], r["ci_high"]), r["verdict"]]
+            for _, r in table.iterrows()]
+    widths = [max(len(line[i]) for line in [head, *rows]) for i in range(len(head))]
+    align = ["<", ">", ">", "<", "<"]
+    return "\n".join("  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(line, align, widths, strict=True))
+                     .rstrip() for line in [head, *rows])
+
+
+def _selection_text(side: str) -> str:
+    host, _, backend = side.partition("/")
+    return f"backend {backend} on host {host}"
+
+
+def summary_text(summary: dict) -> str:
+    """The comparison's summary in sentences: the two selections, the shared cases, the geometric
+    mean with its interval and verdict, the verdict counts and which way the ratio points."""
+    lines = [f"A is {_selection_text(summary['a'])}; B is {_selection_text(summary['b'])}; "
+             f"{summary['shared_cases']} shared case(s) with ok results on both sides."]
+    if summary["shared_cases"]:
+        geo = format_ratio(summary["geomean_ratio_a_over_b"], *summary["geomean_ci"])
+        lines.append(f"Geometric mean of the ratios: {geo} ({summary['confidence']:.0%} interval): "
+                     f"{summary['geomean_verdict']}.")
+        counts = ", ".join(f"{v} {summary['verdicts'][v]}" for v in stats.VERDICTS)
+        effect = f"{100 * summary['min_effect']:g}%"
+        lines.append(f"Verdicts per case: {counts} ('faster' needs an interval clear of 1 and a difference "
+                     f"above {effect}, 'equivalent' an interval within {effect}).")
+        if summary.get("numpy_differs"):
+            lines.append("The two sides ran different NumPy versions for some cases (numpy_version_a/_b).")
+    lines.append("ratio = time A / time B: below 1 means A is faster.")
+    return "\n".join(lines)

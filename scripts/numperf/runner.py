@@ -38,7 +38,7 @@ class CaseSpec:
     dtype: str = "float64"
     threads: int = 1
     backend: str = "wheel"
-    repeats: int = 5
+    repeats: int = 3
     warmup: int = 1
     seed: int = 0
     #: independent fresh processes that measure this case (each writes its own record)
@@ -48,7 +48,7 @@ class CaseSpec:
     #: calls per sample; None = calibrated from min_sample_time_s
     loops: int | None = None
     options: dict = field(default_factory=dict)
-    time_limit_s: float = 600.0
+    time_limit_s: float = 300.0
     mem_budget_bytes: int = 0
     #: address-space allowance of the kernel in the child (0: the budget)
     mem_limit_bytes: int = 0

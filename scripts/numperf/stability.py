@@ -64,20 +64,23 @@ def stability(config_path: str | Path, workdir: str | Path, label: str | None = 
 
 
 def summary_text(summary: dict) -> str:
-    """The A/A result in a few plain lines."""
-    lines = [f"A/A test: {summary['hosts'][0]} vs {summary['hosts'][1]}, {summary['processes']} processes "
-             f"per case, min_effect {summary['min_effect']:.0%}"]
+    """The A/A result in a few plain lines, with the direction of the ratio stated."""
+    effect = f"{100 * summary['min_effect']:g}%"
+    lines = [f"A/A test: A is {summary['hosts'][0]}, B is {summary['hosts'][1]} (the same sweep twice), "
+             f"{summary['processes']} processes per case, min_effect {effect}"]
     for s in summary["backends"]:
         if not s.get("shared_cases"):
-            lines.append(f"  {s['backend']}: no shared ok cases ({s.get('note', '')})")
+            note = f" ({s['note']})" if s.get("note") else ""
+            lines.append(f"  {s['backend']}: no shared ok cases{note}")
             continue
         v = s["verdicts"]
-        lo, hi = s["geomean_ci"]
+        geo = compare.format_ratio(s["geomean_ratio_a_over_b"], *s["geomean_ci"])
         lines.append(
             f"  {s['backend']}: {s['shared_cases']} cases; false differences ('faster' verdicts) "
             f"{s['faster_fraction']:.0%}; equivalent {v['equivalent']}, inconclusive {v['inconclusive']}\n"
-            f"    geometric mean ratio {s['geomean_ratio_a_over_b']:.3f} (95% CI {lo:.3f}-{hi:.3f}): "
-            f"{s['geomean_verdict']}\n"
+            f"    geometric mean ratio {geo} ({s['confidence']:.0%} interval): {s['geomean_verdict']}\n"
             f"    smallest resolvable effect: {s['median_resolvable_effect']:.1%} for one case (median), "
             f"{s['geomean_resolvable_effect']:.1%} for the geometric mean")
+    lines.append("ratio = time A / time B: below 1 means A is faster; identical work should give "
+                 "'equivalent' or 'inconclusive'.")
     return "\n".join(lines)
