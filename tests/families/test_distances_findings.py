@@ -50,8 +50,8 @@ def test_fastest_method_speedup_and_memory_saved():
     assert (best.loc[1000, "peak_bytes"], best.loc[1000, "baseline_peak_bytes"]) == (8e6, 24e6)
     assert best.loc[1000, "peak_kind"] == "measured"
     text = findings.to_rst(_tables(_runs()))
-    assert "1000 × 1000 × 50" in text and "``blocked``, 1 thread (10 ms)" in text
-    assert "saves 16 MB (67%)" in text and "1× (the trick itself)" in text
+    assert "1000 × 1000 × 50" in text and "``blocked``, 1 thread (10.0 ms)" in text
+    assert "saves 16 MB (67%)" in text and "1× (the baseline itself)" in text
     assert "``blocked`` with 8 MB against ``gemm_trick``'s 24 MB (measured)" in text
     assert "5 cases: 4 ok, 1 skipped" in text
     assert "BLAS backends" not in text  # one backend: nothing to say about backends
@@ -90,3 +90,17 @@ def test_command_writes_the_file(tmp_path):
     assert (tmp_path / "key_findings.rst").read_text() == findings.to_rst(findings.load(tmp_path))
     missing = run_numperf("findings", "--tables", tmp_path / "nowhere", check=False)
     assert missing.returncode == 1 and "runs.csv" in missing.stderr
+
+
+def test_without_the_baseline_the_first_method_serves_and_the_report_says_so():
+    """A config of one's own that leaves out gemm_trick still gets speedups and findings."""
+    runs = _runs()
+    runs = runs[runs["method"] != "gemm_trick"].copy()
+    extra = runs[runs["method"] == "blocked"].assign(method="chunked", case_id=lambda d: d["case_id"] + "c")
+    runs = pd.concat([runs, extra.assign(time_median_s=extra["time_median_s"] * 1.5)], ignore_index=True)
+    speed = aggregate.speedup_table(runs)
+    assert set(speed["baseline_method"]) == {"chunked"}  # first in the family's order among those run
+    text = findings.to_rst(_tables(runs))
+    assert "speedups are against ``chunked``, not the family's baseline ``gemm_trick``" in text
+    assert "``chunked``, serves as the baseline" in text
+    assert "Fastest distance method" in text

@@ -227,7 +227,8 @@ def test_input_distributions_are_what_they_claim():
 def test_peak_memory_is_the_output_plus_a_few_percent(run_case, name, d, dtype):
     _method(name)
     n = 2000
-    rec = run_case("--method", name, "--param", f"n={n}", "--param", f"d={d}", "--dtype", dtype,
+    rec = run_case("--family", "distances", "--method", name,
+                   "--param", f"n={n}", "--param", f"d={d}", "--dtype", dtype,
                    "--threads", 2, "--repeats", 3,
                    "--min-sample-time-s", 0)
     assert rec["status"] == "ok", rec["reason"]
@@ -246,7 +247,7 @@ def test_peak_memory_is_the_output_plus_a_few_percent(run_case, name, d, dtype):
                                          ("gemm_trick", "invalid"), ("sklearn", "ok")])
 def test_offset_float32_cases_are_judged_by_their_accuracy(run_case, name, status):
     _method(name)
-    rec = run_case("--method", name, "--param", "n=300", "--param", "d=20", "--dtype", "float32",
+    rec = run_case("--family", "distances", "--method", name, "--param", "n=300", "--param", "d=20", "--dtype", "float32",
                    "--param", "inputs=offset",
                    "--repeats", 2)
     assert rec["case"]["params"]["inputs"] == "offset"
@@ -335,7 +336,8 @@ def floor_tables(tmp_path_factory):
     """A tiny real sweep: two input distributions, sklearn and the new methods, 2 processes each."""
     root = tmp_path_factory.mktemp("floor")
     probe = root / "probe.json"
-    run_numperf("run-case", "--family", "distances", "--method", "blocked", "--param", "n=20", "--param", "d=4", "--repeats", 1,
+    run_numperf("run-case", "--family", "distances", "--method", "blocked", "--param", "n=20", "--param", "d=4",
+                "--repeats", 1,
                 "--quiet",
                 "--out", probe)
     base = root / "results" / json.loads(probe.read_text())["host"]["host_id"] / "wheel"

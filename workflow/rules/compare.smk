@@ -26,4 +26,4 @@ rule compare:
         "../envs/numperf.yaml"
     shell:
         "numperf compare --results results {params.args} --min-effect {params.min_effect}"
-        " --out {output.table:q} --summary {output.summary:q} 2> {log:q}"
+        " --out {output.table:q} --summary {output.summary:q} > {log:q} 2>&1"

@@ -12,6 +12,7 @@ import pandas as pd
 
 from numperf import aggregate, measure
 from numperf import tables as tbl
+from numperf.units import format_seconds
 
 #: The family's declared baseline (the seed notebook's trick), used when speedup.csv names none.
 SEED_METHOD = "gemm_trick"
@@ -25,15 +26,6 @@ SIZE = ["n", "m", "d"]
 def _lit(name) -> str:
     """An RST inline literal (method, backend and host names contain underscores)."""
     return f"``{name}``"
-
-
-def _seconds(s: float) -> str:
-    if not np.isfinite(s):
-        return "n/a"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if s >= scale:
-            return f"{s / scale:.3g} {unit}"
-    return f"{s * 1e9:.3g} ns"
 
 
 def _mb(b: float) -> str:
@@ -184,7 +176,7 @@ def section(tables: dict[str, pd.DataFrame]) -> list[str]:
         where = _threads(r["threads"]) + (f", {_lit(r['backend'])}" if many_backends else "")
         rows.append(([_lit(r["host_id"])] if many_hosts else []) + [
             f"{r['n']} × {r['m']} × {r['d']}", r["dtype"],
-            f"{_lit(r['method'])}, {where} ({_seconds(r['time_median_s'])})", _speedup_text(r),
+            f"{_lit(r['method'])}, {where} ({format_seconds(r['time_median_s'])})", _speedup_text(r),
             _memory_text(r)])
     out += list_table(header, rows)
     wins = best["method"].value_counts()
