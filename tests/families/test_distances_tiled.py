@@ -247,7 +247,8 @@ def test_peak_memory_is_the_output_plus_a_few_percent(run_case, name, d, dtype):
                                          ("gemm_trick", "invalid"), ("sklearn", "ok")])
 def test_offset_float32_cases_are_judged_by_their_accuracy(run_case, name, status):
     _method(name)
-    rec = run_case("--family", "distances", "--method", name, "--param", "n=300", "--param", "d=20", "--dtype", "float32",
+    rec = run_case("--family", "distances", "--method", name,
+                   "--param", "n=300", "--param", "d=20", "--dtype", "float32",
                    "--param", "inputs=offset",
                    "--repeats", 2)
     assert rec["case"]["params"]["inputs"] == "offset"
