@@ -337,10 +337,8 @@ def floor_tables(tmp_path_factory):
     """A tiny real sweep: two input distributions, sklearn and the new methods, 2 processes each."""
     root = tmp_path_factory.mktemp("floor")
     probe = root / "probe.json"
-    run_numperf("run-case", "--family", "distances", "--method", "blocked", "--param", "n=20", "--param", "d=4",
-                "--repeats", 1,
-                "--quiet",
-                "--out", probe)
+    run_numperf("run-case", "--family", "distances", "--method", "blocked", "--param", "n=20",
+                "--param", "d=4", "--repeats", 1, "--quiet", "--out", probe)
     base = root / "results" / json.loads(probe.read_text())["host"]["host_id"] / "wheel"
     run_numperf("calibrate", "--family", "distances", "--threads", 1, "--out",
                 base / "calibration" / "distances" / "t1.json")
