@@ -346,8 +346,8 @@ def floor_tables(tmp_path_factory):
     for name in names:
         for dist in ("uniform", "offset"):
             for k in (0, 1):
-                run_numperf("run-case", "--family", "distances", "--method", name, "--param", "n=200", "--param", "d=16",
-                            "--dtype", "float32",
+                run_numperf("run-case", "--family", "distances", "--method", name, "--param", "n=200",
+                            "--param", "d=16", "--dtype", "float32",
                             "--param", f"inputs={dist}", "--repeats", 2, "--processes", 2, "--process", k,
                             "--min-sample-time-s", 0.002, "--quiet",
                             "--out", base / "records" / f"{name}_{dist}" / f"p{k}.json")
