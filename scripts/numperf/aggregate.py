@@ -62,7 +62,7 @@ def family_view(df: pd.DataFrame, family: str) -> pd.DataFrame:
     rows = rows.drop(columns=drop).rename(columns={f"{PARAM_PREFIX}{p}": p for p in own}).copy()
     for p in declared:  # a CSV column shared with other families' NaN reads back as float
         if p.kind == "int" and p.name in rows and rows[p.name].notna().all():
-            rows[p.name] = rows[p.name].astype("int64")
+            rows[p.name] = rows[p.name].astype(np.int64)
     return rows
 
 

@@ -35,7 +35,8 @@ class CaseSpec:
     family: str
     method: str
     params: dict = field(default_factory=dict)
-    dtype: str = "float64"
+    #: "" = the family's first declared dtype
+    dtype: str = ""
     threads: int = 1
     backend: str = "wheel"
     repeats: int = 3
@@ -62,6 +63,7 @@ class CaseSpec:
                              f"{', '.join(fam.param_names)}")
         full = {p.name: self.params.get(p.name, p.default) for p in fam.params}
         self.params = fam.normalize(full)
+        self.dtype = self.dtype or fam.dtypes[0]
         known = {p.name for p in fam.method(self.method).options}
         self.options = {k: v for k, v in self.options.items() if k in known and v is not None}
         self.validate()
