@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from numperf import aggregate, measure, record, seeds, stats, tables
+from numperf import aggregate, family, measure, record, seeds, stats, tables
 
 VERDICTS = ("holds", "fails", "inconclusive", "not measured")
 SUPPORTS, CONTRADICTS, UNDECIDED = "supports", "contradicts", "undecided"
@@ -115,7 +115,6 @@ class Claim:
 
 def registry(declared: Iterable[Claim] | None = None) -> dict[str, Claim]:
     """Every claim the families declare (their ``claims()``), by id (ids are unique across families)."""
-    from numperf import family
 
     out: dict[str, Claim] = {}
     for claim in family.declared("claims") if declared is None else declared:
@@ -265,7 +264,6 @@ def peak_range(row) -> tuple[float, float, str] | None:
 def case_keys(df: pd.DataFrame) -> list[str]:
     """Columns that identify a case of a family view apart from its method: dtype, threads and the
     family's parameters (as plain columns)."""
-    from numperf import family
 
     names = set()
     for fam in df["family"].dropna().unique() if "family" in df else []:
@@ -360,46 +358,65 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("*", "\\*") or "–"
 
 
+def _folded(summary: str, lines: list[str]) -> list[str]:
+    """RST lines shown folded in the HTML report (a <details> element)."""
+    if not lines:
+        return []
+    return [".. raw:: html", "", f"   <details><summary>{summary}</summary>", "", *lines, "",
+            ".. raw:: html", "", "   </details>", ""]
+
+
 def to_rst(df: pd.DataFrame) -> str:
-    """The claims as reStructuredText: a table of verdicts, then how each claim is decided."""
+    """The claims as reStructuredText: what this run decided (a table of verdicts), then folded away
+    the claims it did not measure and how each claim is decided."""
     out = ["Claims", "======", ""]
     hosts = sorted(h for h in df["host_id"].astype(str).unique() if h)
     counts = df["verdict"].value_counts()
-    out += [f"Each performance statement of the course's seed documents, decided by ``numperf claims`` "
-            f"from this run's tables for host{'s' if len(hosts) != 1 else ''} "
+    out += [f"The seed documents' performance statements about the families this run measured, decided "
+            f"by ``numperf claims`` from its tables for host{'s' if len(hosts) != 1 else ''} "
             f"{', '.join(map(_lit, hosts)) or '(none)'}: "
             + ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)
             + ". A claim *holds* when no case contradicts it and more than half of its cases support it "
-            "(by their 95% between-process intervals, not by point estimates), *fails* when a case "
-            "contradicts it, is *inconclusive* otherwise, and *not measured* when this run has no case for "
-            "it. A claim that fails is a finding about this machine, not an error. The number is the one "
-            "that decided the verdict (the weakest support, the strongest counter-example, or the weakest "
-            "undecided case), with its interval; claims.csv has the evidence and every case.", ""]
+            "(by their 95% between-process intervals), *fails* when a case contradicts it (a finding "
+            "about this machine, not an error), and is *inconclusive* otherwise. The number is the one "
+            "that decided the verdict, with its interval; claims.csv has the evidence and every case.", ""]
+    decided = df[df["verdict"] != "not measured"]
     many = len(hosts) > 1 or df.loc[df["backend"] != ALL_BACKENDS, "backend"].nunique() > 1
     header = (["claim", "seed"] + (["host, backend"] if many else [])
               + ["verdict", "deciding number (interval)", "cases"])
     widths = ["34", "6"] + (["10"] if many else []) + ["9", "26", "20"]
     rows = [header]
-    for _, r in df.iterrows():
+    for _, r in decided.iterrows():
         where = f"{_lit(r['host_id'])}, {_lit(r['backend'])}" if r["host_id"] else "–"
         rows.append([f"**{r['claim_id']}**: {_cell(r['claim'])}", _seeds(r["seed"])]
                     + ([where] if many else [])
                     + [f"**{r['verdict']}**", _cell(_number(r)), _cell(_counts(r))])
-    out += [".. list-table::", "   :header-rows: 1", f"   :widths: {' '.join(widths)}", ""]
-    for row in rows:
-        out += [f"   {'*' if i == 0 else ' '} - {cell}" for i, cell in enumerate(row)]
-    out.append("")
-    out += ["How each claim is decided", "-------------------------", ""]
-    for _, r in df.drop_duplicates("claim_id").iterrows():
-        out.append(f"* **{r['claim_id']}** (seed {_seeds(r['seed'])}, {_cell(r['seed_section'])}): "
-                   f"{_cell(r['rule'])} From {_cell(r['decided_by'])}.")
+    if len(rows) > 1:
+        out += [".. list-table::", "   :header-rows: 1", f"   :widths: {' '.join(widths)}", ""]
+        for row in rows:
+            out += [f"   {'*' if i == 0 else ' '} - {cell}" for i, cell in enumerate(row)]
+        out.append("")
+    else:
+        out += ["This run decided no claim.", ""]
+    missing = df[df["verdict"] == "not measured"].drop_duplicates("claim_id")
+    out += _folded(f"{len(missing)} claim{'s' if len(missing) != 1 else ''} not measured by this run",
+                   [f"* **{r['claim_id']}**: {_cell(r['claim'])} ({_cell(_counts(r))})"
+                    for _, r in missing.iterrows()])
+    out += _folded("How each claim is decided",
+                   [f"* **{r['claim_id']}** (seed {_seeds(r['seed'])}, {_cell(r['seed_section'])}): "
+                    f"{_cell(r['rule'])} From {_cell(r['decided_by'])}."
+                    for _, r in df.drop_duplicates("claim_id").iterrows()])
     return "\n".join(out + [""])
 
 
 def write(tables_dir: str | Path, out_csv: str | Path, out_rst: str | Path | None = None,
           min_effect: float = stats.MIN_EFFECT) -> pd.DataFrame:
-    """Decide every claim from the tables in ``tables_dir``; write the CSV (and RST) atomically."""
-    df = evaluate(tables.load(tables_dir, TABLES), min_effect=min_effect)
+    """Decide the claims of the families in the tables in ``tables_dir``; write the CSV (and RST)
+    atomically."""
+    data = tables.load(tables_dir, TABLES)
+    runs = data["runs"]
+    ran = sorted(set(runs["family"].astype(str)) & set(family.registry())) if "family" in runs else []
+    df = evaluate(data, min_effect=min_effect, claims=registry(family.declared("claims", ran)))
     with record.atomic_write(out_csv) as fh:
         df.to_csv(fh, index=False)
     if out_rst:
