@@ -312,7 +312,7 @@ def memory_budget_bytes(cfg: dict) -> int:
 
 
 @dataclass(frozen=True)
-class Case:
+class PlannedCase:
     """One case of the sweep with everything the workflow needs to schedule it."""
 
     spec: CaseSpec
@@ -354,7 +354,7 @@ def _point_values(fam: family.Family, block: dict, point: dict) -> list[dict]:
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*lists)]
 
 
-def _cases(cfg: dict, host_id: str) -> list[Case]:
+def _cases(cfg: dict, host_id: str) -> list[PlannedCase]:
     budget = memory_budget_bytes(cfg)
     out, seen = [], {}
     for name, block in cfg["families"].items():
@@ -378,7 +378,7 @@ def _cases(cfg: dict, host_id: str) -> list[Case]:
     return out
 
 
-def _case(cfg, host_id, budget, name, block, method, params, dtype, threads, backend) -> Case:
+def _case(cfg, host_id, budget, name, block, method, params, dtype, threads, backend) -> PlannedCase:
     try:
         spec = CaseSpec(family=name, method=method, params=params, dtype=dtype, threads=threads,
                         backend=backend, repeats=cfg["repeats"], warmup=cfg["warmup"], seed=cfg["seed"],
@@ -404,10 +404,10 @@ def _case(cfg, host_id, budget, name, block, method, params, dtype, threads, bac
     expected_s = 2 + work_s * calls + 2 * spec.repeats * spec.min_sample_time_s
     runtime_s = min(expected_s, spec.time_limit_s + 10) if runs else 1.0
     path = f"results/{host_id}/{backend}/records/{spec.case_id}/p{{process}}.json"
-    return Case(spec, host_id, skip, mem_mb, runtime_s, path)
+    return PlannedCase(spec, host_id, skip, mem_mb, runtime_s, path)
 
 
-def expand_cases(cfg: dict, host_id: str) -> dict[str, Case]:
+def expand_cases(cfg: dict, host_id: str) -> dict[str, PlannedCase]:
     """All cases of a validated config, keyed by case id, in sweep order."""
     return {c.case_id: c for c in _cases(cfg, host_id)}
 
@@ -426,22 +426,22 @@ def baselines(cfg: dict) -> dict[str, str]:
     return out
 
 
-def batch_id(case: Case) -> str:
+def batch_id(case: PlannedCase) -> str:
     """The batch a case is measured in: its thread count (one job per backend, batch and round; a
     job's CPU request is its thread count, and every job costs the scheduler and a parent process,
     so the families share batches)."""
     return f"t{case.spec.threads}"
 
 
-def batches(cases: dict[str, Case]) -> dict[tuple[str, str], list[Case]]:
+def batches(cases: dict[str, PlannedCase]) -> dict[tuple[str, str], list[PlannedCase]]:
     """Cases grouped by (backend, batch id), in sweep order."""
-    out: dict[tuple[str, str], list[Case]] = {}
+    out: dict[tuple[str, str], list[PlannedCase]] = {}
     for c in cases.values():
         out.setdefault((c.spec.backend, batch_id(c)), []).append(c)
     return out
 
 
-def in_round(cases: list[Case], process: int) -> list[Case]:
+def in_round(cases: list[PlannedCase], process: int) -> list[PlannedCase]:
     """The cases a batch's round ``process`` measures (skipped cases are recorded in round 0 only)."""
     return [c for c in cases if process < len(c.process_paths)]
 
