@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from numperf import family as families
-from numperf import record, stats
+from numperf import record, stats, tables
 
 #: An ok row is flagged noisy when, during the timed samples of any of its processes, other
 #: processes used more than this fraction of the machine's CPU time (and at least the floor,
@@ -31,7 +31,7 @@ NOISY_STEAL_FRACTION = 0.05
 #: threads on two vCPUs are preempted a few hundred times per second on an idle machine.
 NOISY_REL_DISPERSION = 0.10
 #: Every table ``aggregate`` writes (results/tables/<name>.csv).
-TABLES = ("runs", "speedup", "scaling", "memory", "dtype", "failures", "hosts", "quarantine")
+TABLES = tables.TABLES
 #: Order in which a case's status is chosen when its processes disagree (worst first).
 STATUS_SEVERITY = ("error", "oom", "timeout", "invalid", "skipped", "ok")
 
@@ -333,7 +333,7 @@ def ratio_columns(df: pd.DataFrame, num: str, den: str, min_effect: float,
 
 
 def _ok(runs: pd.DataFrame) -> pd.DataFrame:
-    return runs[(runs["status"] == "ok") & runs["time_median_s"].notna()]
+    return tables.ok_rows(runs)
 
 
 def param_columns(df: pd.DataFrame) -> list[str]:
@@ -509,12 +509,12 @@ def aggregate(results: str | Path, out: str | Path, quarantine: bool = False,
     runs = add_roofline(combine(procs), read_calibration(results))
     runs = runs.sort_values(["host_id", "backend", "family", "method", "dtype", "threads",
                              *param_columns(runs)], key=_sort_key)
-    tables = {"runs": runs.reset_index(drop=True), "speedup": speedup_table(runs, baselines, min_effect),
-              "scaling": scaling_table(runs, min_effect), "memory": memory_table(runs),
-              "dtype": dtype_table(runs, min_effect), "failures": failures_table(runs),
-              "hosts": hosts_table(results), "quarantine": bad}
-    for name, df in tables.items():
+    built = {"runs": runs.reset_index(drop=True), "speedup": speedup_table(runs, baselines, min_effect),
+             "scaling": scaling_table(runs, min_effect), "memory": memory_table(runs),
+             "dtype": dtype_table(runs, min_effect), "failures": failures_table(runs),
+             "hosts": hosts_table(results), "quarantine": bad}
+    for name, df in built.items():
         write_table(df, out / f"{name}.csv")
     with record.atomic_write(out / "runs.parquet", "wb") as fh:
-        tables["runs"].to_parquet(fh, index=False)
-    return tables
+        built["runs"].to_parquet(fh, index=False)
+    return built

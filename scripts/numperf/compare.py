@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from numperf import aggregate, stats
+from numperf import aggregate, stats, tables
 from numperf.units import format_seconds
 
 #: Columns that identify a case besides its ``p_<name>`` parameters.
@@ -28,7 +28,7 @@ def _cases(results: Path) -> pd.DataFrame:
     if procs.empty:
         return pd.DataFrame(columns=["host_id", "backend", *CASE])
     runs = aggregate.combine(procs)
-    return runs[(runs["status"] == "ok") & runs["time_median_s"].notna()]
+    return tables.ok_rows(runs)
 
 
 def resolve(cases: pd.DataFrame, selection: dict) -> tuple[str, str]:
