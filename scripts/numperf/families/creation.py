@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from numperf import measure
+from numperf import measure, seeds
 from numperf.family import Check, Family, FigureDecl, MemoryModel, Method, Param, Skip
 
 FAMILY_NAME = "creation"
-SEED_000 = "000_c604aae697236f53.txt"
-SEED_001 = "001_0e0fca5a6ccca26f.txt"
+SEED_000, SEED_001 = seeds.names("000", "001")
 DTYPES = ("int8", "int16", "int32", "int64", "float32", "float64")
 METHODS = ("zeros", "empty", "ones", "full", "arange_reshape")
 #: Methods that write every element during the call (ones, full, arange): the initialising ones.

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from numperf import seeds
 from numperf.family import Check, Family, FigureDecl, MemoryModel, Method, Param
 
 NAME = "dtypes"
-SEED_001 = "001_0e0fca5a6ccca26f.txt"
-SEED_003 = "003_1e1e03449274e5cf.txt"
+SEED_001, SEED_003 = seeds.names("001", "003")
 FLOAT_DTYPES = ("float32", "float64")
 INT_DTYPES = ("int8", "int16", "int32", "int64")
 DTYPES = FLOAT_DTYPES + INT_DTYPES

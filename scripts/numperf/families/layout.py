@@ -26,13 +26,11 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from numperf import seeds
 from numperf.family import Check, Family, FigureDecl, MemoryModel, Method, Param
 
 NAME = "layout"
-SEED_000 = "000_c604aae697236f53.txt"
-SEED_001 = "001_0e0fca5a6ccca26f.txt"
-SEED_002 = "002_966a0769f583f9c1.txt"
-SEED_003 = "003_1e1e03449274e5cf.txt"
+SEED_000, SEED_001, SEED_002, SEED_003 = seeds.names("000", "001", "002", "003")
 #: Period of the value pattern (a prime below 2**16: every value and every row/column sum of the
 #: sizes used here is an exact integer in float32 items and float64 sums).
 PATTERN_PERIOD = 65521

@@ -22,11 +22,11 @@ import tempfile
 
 import numpy as np
 
+from numperf import seeds
 from numperf.family import Check, Family, FigureDecl, MemoryModel, Method, Param, Skip
 
 NAME = "reductions"
-SEED_001 = "001_0e0fca5a6ccca26f.txt"
-SEED_002 = "002_966a0769f583f9c1.txt"
+SEED_001, SEED_002 = seeds.names("001", "002")
 #: The system C compiler the seed's program is built with.
 COMPILER = "cc"
 #: Optimisation flags: the usual release level (the seed names none); recorded as check_c_flags.

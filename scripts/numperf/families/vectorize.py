@@ -24,11 +24,11 @@ import sys
 
 import numpy as np
 
+from numperf import seeds
 from numperf.family import Check, Family, FigureDecl, MemoryModel, Method, Param, Skip
 
 FAMILY_NAME = "vectorize"
-SEED_001 = "001_0e0fca5a6ccca26f.txt"
-SEED_002 = "002_966a0769f583f9c1.txt"
+SEED_001, SEED_002 = seeds.names("001", "002")
 LOOP, VECTORIZED = "python_loop", "numpy_vectorized"
 WORKLOADS = ("exp_sin", "conditional", "running_average", "multiply")
 #: Largest loop the family runs (one Python-level iteration per element: ~0.2-0.5 µs each, and
