@@ -229,12 +229,13 @@ def _itemsize_cases(scope):
 def _view_cases(scope):
     """arange + reshape: the reshape is a view (fact) and the call's peak is one buffer, not two."""
     from numperf.claims import CONTRADICTS, Case, at_most, peak_range
+    from numperf.tables import as_bool
 
     out = []
     for _, r in _memory_rows(scope, ("arange_reshape",)).iterrows():
         got = peak_range(r)
         view = r.get("check_returns_view")
-        is_view = str(view).strip().lower() in ("true", "1", "1.0") if view is not None else None
+        is_view = as_bool(view) if view is not None else None
         if got is None:
             continue
         want = _nbytes(r)

@@ -482,6 +482,7 @@ def memory_follows_itemsize(scope) -> list:
 
 def promotion_examples(scope) -> list:
     from numperf.claims import Case
+    from numperf.tables import as_bool
 
     rows = _fact_rows(scope, "promo_as_seed")
     if rows.empty:
@@ -492,8 +493,8 @@ def promotion_examples(scope) -> list:
         col = f"check_promo_{name}"
         if col not in r or r[col] != r[col]:
             continue
-        same = str(r.get(f"{col}_as_seed")).lower() in ("true", "1", "1.0")
-        exact = str(r.get(f"{col}_exact")).lower() in ("true", "1", "1.0")
+        same = as_bool(r.get(f"{col}_as_seed"))
+        exact = as_bool(r.get(f"{col}_exact"))
         cases.append(Case(expr, _exact(same), 1.0 if same else 0.0, group="int8 y",
                           note=f"seed: {seed_dtype}; NumPy {r.get('check_numpy_version', '?')}: {r[col]}"
                                + ("" if exact or str(r[col]).endswith("Error") else ", values not exact")))

@@ -396,14 +396,13 @@ TIME_PAIRS = (("ravel", "flatten"), ("transpose", "T_ravel"), ("transpose", "T_r
               ("repeat_strided", "repeat_np"))
 
 
-def _truthy(v) -> bool | None:
-    """A CSV fact (True/False, 'True'/'False', 1/0, blank) as bool, None when missing."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+def _fact(v) -> bool | None:
+    """A boolean check fact read back from a CSV (tables.as_bool), None when it was not recorded."""
+    from numperf.tables import as_bool
+
+    if v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "":
         return None
-    if isinstance(v, bool | np.bool_):
-        return bool(v)
-    s = str(v).strip().lower()
-    return True if s in ("true", "1", "1.0") else False if s in ("false", "0", "0.0") else None
+    return as_bool(v)
 
 
 def _num(v) -> float:
@@ -453,7 +452,7 @@ def _view_side(r) -> tuple[str, str]:
     """Outcome of 'this call returned a view and allocated no array data', with a note."""
     from numperf.claims import CONTRADICTS, SUPPORTS, UNDECIDED
 
-    view, traced = _truthy(r.get("check_returns_view")), _num(r.get("traced_peak_bytes"))
+    view, traced = _fact(r.get("check_returns_view")), _num(r.get("traced_peak_bytes"))
     owned = _num(r.get("check_owned_bytes"))
     note = f"{r['method']}: {'view' if view else 'copy' if view is False else 'view?'}, traced {_mb(traced)}"
     if view is False or (math.isfinite(owned) and owned > 0) or (math.isfinite(traced)
@@ -468,7 +467,7 @@ def _copy_side(r) -> tuple[str, str, float]:
     """Outcome of 'this call copied: a new buffer of the result's size', a note, and traced / result."""
     from numperf.claims import CONTRADICTS, SUPPORTS, UNDECIDED
 
-    view, traced = _truthy(r.get("check_returns_view")), _num(r.get("traced_peak_bytes"))
+    view, traced = _fact(r.get("check_returns_view")), _num(r.get("traced_peak_bytes"))
     need = _num(r.get("check_result_nbytes"))
     frac = traced / need if math.isfinite(traced) and need > 0 else math.nan
     note = (f"{r['method']}: {'view' if view else 'copy' if view is False else 'copy?'}, traced {_mb(traced)}"
@@ -524,7 +523,7 @@ def transpose_constant_time(scope) -> list:
         if growth < FLAT_MIN_GROWTH:
             continue
         r, lo, hi, verdict = _ratio(large, small, 1.0, scope.min_effect)
-        copied = [m for m in g.itertuples() if _truthy(getattr(m, "check_returns_view", None)) is False]
+        copied = [m for m in g.itertuples() if _fact(getattr(m, "check_returns_view", None)) is False]
         outcome = CONTRADICTS if copied else at_most(lo, hi, FLAT_BOUND)
         label = f"{_shape_label(small)} → {int(large['rows'])}×{int(large['cols'])}"
         note = (f"size ×{growth:.3g} (an O(size) operation would grow as much); time "
@@ -843,7 +842,7 @@ def draw_view_copy(tables: dict, fig):
     df["ops"] = df["method"].map(panel)
     df["array_items"] = df["rows"].astype(float) * df["cols"].astype(float)
     facts = df["check_returns_view"] if "check_returns_view" in df else [None] * len(df)
-    df["result"] = [{True: "view", False: "copy"}.get(_truthy(v), "view or copy?") for v in facts]
+    df["result"] = [{True: "view", False: "copy"}.get(_fact(v), "view or copy?") for v in facts]
     return figures.facet_lines(fig, df, x="array_items", y="time_median_s",
                                xlabel="rows × cols (items)", ylabel="time per call (s)",
                                panels=("ops", "order", "dtype"), lines="method", styles="result",

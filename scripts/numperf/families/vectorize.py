@@ -572,6 +572,7 @@ def speedup_frame(tables: dict):
     import pandas as pd
 
     from numperf import claims as cl
+    from numperf.tables import as_bool
 
     runs = tables.get("runs", pd.DataFrame())
     if runs is None or runs.empty or "workload" not in runs:
@@ -582,8 +583,8 @@ def speedup_frame(tables: dict):
         if df.empty:
             continue
         keys = [k for k in cl.case_keys(g) if k in df]
-        noisy = g.assign(noisy=g["noisy"].map(lambda v: str(v).strip().lower() in ("true", "1", "1.0"))
-                         if "noisy" in g else False).groupby(keys, as_index=False)["noisy"].any()
+        noisy = g.assign(noisy=as_bool(g["noisy"]) if "noisy" in g else False) \
+            .groupby(keys, as_index=False)["noisy"].any()
         parts.append(df.merge(noisy, on=keys, how="left").assign(host_id=host, backend=backend))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
