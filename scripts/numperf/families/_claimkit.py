@@ -3,7 +3,8 @@
 ``claim_maker(family)`` returns a ``Claim`` constructor that fills the family and names the seeds by
 short id (``"002 000"``, see numperf.seeds), so that a declaration states only what is its own;
 ``ratio_case`` turns one row of ``claims.speed_ratio`` into a ``Case`` (faster supports, slower or
-equivalent contradicts, unless the rule says otherwise); ``count`` writes an element count short.
+equivalent contradicts, unless the rule says otherwise), ``exact_case`` makes the Case of a fact
+without an interval; ``count`` writes an element count short.
 
 Analysis side (imports pandas through numperf.claims): a family module imports this only inside
 its ``claims()`` and its rules, never at import time. The leading underscore keeps it out of family
@@ -38,6 +39,11 @@ def ratio_case(r, label: str, group: str, note: str, outcome: str | None = None)
     the outcome ``faster(verdict)`` unless the rule gives another."""
     return Case(label, faster(r["verdict"]) if outcome is None else outcome, float(r["speedup"]),
                 float(r["low"]), float(r["high"]), group, note)
+
+
+def exact_case(label: str, outcome: str, value: float, group: str = "", note: str = "") -> Case:
+    """The Case of an exact fact (sizes, dtypes): its value with no interval around it."""
+    return Case(label, outcome, value, value, value, group, note)
 
 
 def count(n) -> str:
