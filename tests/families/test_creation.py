@@ -20,12 +20,17 @@ import pytest  # noqa: E402
 
 from numperf import claims, family  # noqa: E402
 from numperf.families import creation as C  # noqa: E402
+from tests.families import analysis_imports  # noqa: E402
 
 SMALL = {"rows": 30, "cols": 40}
 
 
 def fam():
     return family.get("creation")
+
+
+def test_a_measuring_child_imports_neither_pandas_nor_matplotlib():
+    assert analysis_imports("numperf.families.creation") == []
 
 
 @pytest.mark.parametrize("method", C.METHODS)
