@@ -6,9 +6,9 @@ short id (``"002 000"``, see numperf.seeds), so that a declaration states only w
 equivalent contradicts, unless the rule says otherwise), ``exact_case`` makes the Case of a fact
 without an interval; ``count`` writes an element count short.
 
-Analysis side (imports pandas through numperf.claims): a family module imports this only inside
-its ``claims()`` and its rules, never at import time. The leading underscore keeps it out of family
-discovery.
+Analysis side (imports pandas through numperf.claims): a family imports this only inside its
+``claims()`` and rules, or from its ``_claims`` submodule, never where a measuring child imports the
+family. The leading underscore keeps it out of family discovery.
 """
 
 from __future__ import annotations

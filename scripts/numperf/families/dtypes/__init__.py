@@ -282,7 +282,7 @@ def claims() -> list:
     (``_claims``; analysis side)."""
     from numperf.families.dtypes import _claims
 
-    return _claims.claims()
+    return list(_claims.CLAIMS)
 
 
 def figures() -> list:

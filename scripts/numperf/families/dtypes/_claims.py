@@ -1,6 +1,8 @@
 """The dtypes family's claims: the speed of narrower dtypes (float32 against float64, each integer
 width against the next), the bytes per element of every dtype and of a new array, and seed 003's
 promotion examples and default integer against what this NumPy gives, each decided from runs.csv.
+``CLAIMS``, at the end, declares them as data in the order of claims.csv; the functions before it
+are their rules.
 
 Analysis side: imported by ``numperf.families.dtypes.claims()``, never by a measuring child.
 """
@@ -177,79 +179,78 @@ def _narrower_faster(id, section, text, pairs, **fields):
     return claim(id, "001", section, text, cases=partial(speed_cases, pairs=pairs), **fields)
 
 
-def claims() -> list:
-    """Seed 001's statements about dtypes, speed and memory and seed 003's about promotion."""
-    return [
-        _narrower_faster(
-            "dtypes-float32-faster",
-            "001 §1.3 (data types and memory usage; exercise 2 times np.sum and * 2.0 in float32 and "
-            "float64)",
-            "Summing and scaling an array are faster in float32 than in float64: these operations are "
-            "limited by memory traffic, and float32 moves half the bytes.", (("float64", "float32"),),
-            decided_by="runs.csv process medians of sum and times_two (a * 2.0) in float32 and float64 at "
-                       "the same size and threads",
-            quantity="time float64 / time float32",
-            rule="Per method, size and thread count, the between-process interval of the time ratio "
-                 "float64/float32 and its verdict: float32 faster supports; float64 faster or equivalent "
-                 "(within min_effect) contradicts; inconclusive leaves it undecided.",
-            needs="sum or times_two measured in float32 and float64 at the same size and threads"),
-        _narrower_faster(
-            "dtypes-smaller-int-faster", "001 §1.3 (the choice of data type changes memory use and speed)",
-            "The narrower the integer type, the faster each element is summed or scaled: int8 before int16 "
-            "before int32 before int64.", NEIGHBOUR_INTS,
-            decided_by="runs.csv process medians of sum and times_two in neighbouring integer widths at the "
-                       "same size and threads",
-            quantity="time wider / time narrower (same number of elements)",
-            rule="Per method, size, threads and neighbouring pair (int16/int8, int32/int16, int64/int32): "
-                 "the between-process interval of the time ratio: the narrower type faster supports; the "
-                 "wider faster or equivalent (within min_effect) contradicts; inconclusive leaves it "
-                 "undecided.",
-            needs="sum or times_two measured in two neighbouring integer widths at the same size and "
-                  "threads"),
-        claim("dtypes-bytes-per-element", "001",
-              "001 §1.3 (table of bytes per element: int8 1, int16 2, int32 4, int64 8, float32 4, float64 "
-              "8) and §1.1 (an np.arange array takes 8 bytes per element)",
-              "Each dtype takes the bytes per element the seed's table gives, an array's nbytes is its "
-              "elements times that, and NumPy's default integer takes 8 bytes.",
-              decided_by="runs.csv check facts: check_itemsize, check_input_nbytes, "
-                         "check_default_int_itemsize",
-              quantity="bytes per element / the seed's bytes per element", badness=near(1.0),
-              rule="Exact facts (no interval): per dtype, supports when its itemsize is the seed's and "
-                   "nbytes = elements × itemsize in every case, contradicts otherwise; the default integer "
-                   "(np.dtype(int), what np.arange makes) supports with 8 bytes, contradicts otherwise.",
-              needs="any case of the dtypes family with a check", cases=bytes_per_element),
-        claim("dtypes-memory-follows-itemsize", "001",
-              "001 §1.3 (choosing the data type changes the memory an array uses)",
-              "A new array costs its elements times the dtype's bytes per element: scaling an array "
-              "allocates exactly that for its result.",
-              decided_by="runs.csv peaks of times_two (peak_rss_bytes, peak_rss_max_bytes, "
-                         "traced_peak_bytes)",
-              quantity="measured peak / (elements × bytes per element)", badness=near(1.0),
-              rule=f"Peak above the pre-call baseline: peak RSS (median to max over repetitions) where it is "
-                   f"≥ 1 MB, else tracemalloc's peak. Per case: supports when the range lies inside "
-                   f"[{1 / (1 + MEMORY_TOLERANCE):.3g}, {1 + MEMORY_TOLERANCE:.3g}], contradicts when "
-                   f"entirely outside.",
-              needs="times_two measured with a peak-memory reading", cases=memory_follows_itemsize),
-        claim("dtypes-int8-promotion-as-seed", "003",
-              "003 'Data types' (an int8 array plus 1, plus 256, plus 256.0, plus an int32 array, and "
-              "assigned y + 1.5)",
-              "NumPy promotes as the seed printed: int8 + 1 stays int8, int8 + 256 becomes int16, int8 + "
-              "256.0 becomes float64, int8 + an int32 array becomes int32, and assigning y + 1.5 back into y "
-              "truncates to int8.",
-              decided_by="runs.csv check facts of promotion_examples (check_promo_<example>, "
-                         "check_promo_<example>_as_seed)",
-              quantity="1 when NumPy's dtype and values are the seed's, 0 otherwise", badness=higher_supports,
-              rule="Exact facts (no interval): per example, supports when this NumPy gives the seed's dtype "
-                   "with the exact values; contradicts when it gives another dtype, wraps around or raises "
-                   "(NumPy 2's NEP 50 rejects a Python int that does not fit the array's dtype).",
-              needs="promotion_examples measured in int8", cases=promotion_examples),
-        claim("dtypes-default-int-is-int32", "003",
-              "003 'Data types' (np.dtype(int) printed as int32 with itemsize 4)",
-              "NumPy's default integer, np.dtype(int), is int32 and takes 4 bytes per element.",
-              decided_by="runs.csv check facts check_default_int, check_default_int_itemsize",
-              quantity="bytes per element of np.dtype(int)", badness=near(4.0),
-              rule="Exact fact (no interval): supports when np.dtype(int) is int32 (4 bytes), contradicts "
-                   "otherwise (NumPy 2 made the default integer 64-bit on every 64-bit platform; it was "
-                   "int32 on Windows before).",
-              needs="any case of the dtypes family with a check", cases=default_int_is_int32),
-    ]
+#: Seed 001's statements about dtypes, speed and memory and seed 003's about promotion.
+CLAIMS = (
+    _narrower_faster(
+        "dtypes-float32-faster",
+        "001 §1.3 (data types and memory usage; exercise 2 times np.sum and * 2.0 in float32 and "
+        "float64)",
+        "Summing and scaling an array are faster in float32 than in float64: these operations are "
+        "limited by memory traffic, and float32 moves half the bytes.", (("float64", "float32"),),
+        decided_by="runs.csv process medians of sum and times_two (a * 2.0) in float32 and float64 at "
+                   "the same size and threads",
+        quantity="time float64 / time float32",
+        rule="Per method, size and thread count, the between-process interval of the time ratio "
+             "float64/float32 and its verdict: float32 faster supports; float64 faster or equivalent "
+             "(within min_effect) contradicts; inconclusive leaves it undecided.",
+        needs="sum or times_two measured in float32 and float64 at the same size and threads"),
+    _narrower_faster(
+        "dtypes-smaller-int-faster", "001 §1.3 (the choice of data type changes memory use and speed)",
+        "The narrower the integer type, the faster each element is summed or scaled: int8 before int16 "
+        "before int32 before int64.", NEIGHBOUR_INTS,
+        decided_by="runs.csv process medians of sum and times_two in neighbouring integer widths at the "
+                   "same size and threads",
+        quantity="time wider / time narrower (same number of elements)",
+        rule="Per method, size, threads and neighbouring pair (int16/int8, int32/int16, int64/int32): "
+             "the between-process interval of the time ratio: the narrower type faster supports; the "
+             "wider faster or equivalent (within min_effect) contradicts; inconclusive leaves it "
+             "undecided.",
+        needs="sum or times_two measured in two neighbouring integer widths at the same size and "
+              "threads"),
+    claim("dtypes-bytes-per-element", "001",
+          "001 §1.3 (table of bytes per element: int8 1, int16 2, int32 4, int64 8, float32 4, float64 "
+          "8) and §1.1 (an np.arange array takes 8 bytes per element)",
+          "Each dtype takes the bytes per element the seed's table gives, an array's nbytes is its "
+          "elements times that, and NumPy's default integer takes 8 bytes.",
+          decided_by="runs.csv check facts: check_itemsize, check_input_nbytes, "
+                     "check_default_int_itemsize",
+          quantity="bytes per element / the seed's bytes per element", badness=near(1.0),
+          rule="Exact facts (no interval): per dtype, supports when its itemsize is the seed's and "
+               "nbytes = elements × itemsize in every case, contradicts otherwise; the default integer "
+               "(np.dtype(int), what np.arange makes) supports with 8 bytes, contradicts otherwise.",
+          needs="any case of the dtypes family with a check", cases=bytes_per_element),
+    claim("dtypes-memory-follows-itemsize", "001",
+          "001 §1.3 (choosing the data type changes the memory an array uses)",
+          "A new array costs its elements times the dtype's bytes per element: scaling an array "
+          "allocates exactly that for its result.",
+          decided_by="runs.csv peaks of times_two (peak_rss_bytes, peak_rss_max_bytes, "
+                     "traced_peak_bytes)",
+          quantity="measured peak / (elements × bytes per element)", badness=near(1.0),
+          rule=f"Peak above the pre-call baseline: peak RSS (median to max over repetitions) where it is "
+               f"≥ 1 MB, else tracemalloc's peak. Per case: supports when the range lies inside "
+               f"[{1 / (1 + MEMORY_TOLERANCE):.3g}, {1 + MEMORY_TOLERANCE:.3g}], contradicts when "
+               f"entirely outside.",
+          needs="times_two measured with a peak-memory reading", cases=memory_follows_itemsize),
+    claim("dtypes-int8-promotion-as-seed", "003",
+          "003 'Data types' (an int8 array plus 1, plus 256, plus 256.0, plus an int32 array, and "
+          "assigned y + 1.5)",
+          "NumPy promotes as the seed printed: int8 + 1 stays int8, int8 + 256 becomes int16, int8 + "
+          "256.0 becomes float64, int8 + an int32 array becomes int32, and assigning y + 1.5 back into y "
+          "truncates to int8.",
+          decided_by="runs.csv check facts of promotion_examples (check_promo_<example>, "
+                     "check_promo_<example>_as_seed)",
+          quantity="1 when NumPy's dtype and values are the seed's, 0 otherwise", badness=higher_supports,
+          rule="Exact facts (no interval): per example, supports when this NumPy gives the seed's dtype "
+               "with the exact values; contradicts when it gives another dtype, wraps around or raises "
+               "(NumPy 2's NEP 50 rejects a Python int that does not fit the array's dtype).",
+          needs="promotion_examples measured in int8", cases=promotion_examples),
+    claim("dtypes-default-int-is-int32", "003",
+          "003 'Data types' (np.dtype(int) printed as int32 with itemsize 4)",
+          "NumPy's default integer, np.dtype(int), is int32 and takes 4 bytes per element.",
+          decided_by="runs.csv check facts check_default_int, check_default_int_itemsize",
+          quantity="bytes per element of np.dtype(int)", badness=near(4.0),
+          rule="Exact fact (no interval): supports when np.dtype(int) is int32 (4 bytes), contradicts "
+               "otherwise (NumPy 2 made the default integer 64-bit on every 64-bit platform; it was "
+               "int32 on Windows before).",
+          needs="any case of the dtypes family with a check", cases=default_int_is_int32),
+)

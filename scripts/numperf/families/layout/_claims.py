@@ -1,6 +1,7 @@
 """The layout family's claims: views against copies (check facts and tracemalloc's peak of one call),
 the time of copies against views, the cost of a stride in and out of cache, and reductions along
-either axis, each decided from runs.csv.
+either axis, each decided from runs.csv. ``CLAIMS``, at the end, declares them as data in the order of
+claims.csv; the functions before it are their rules.
 
 Analysis side: imported by ``numperf.families.layout.claims()`` (and the figures), never by a
 measuring child.
@@ -25,7 +26,7 @@ from numperf.claims import (
     ok_rows,
     speed_ratio,
 )
-from numperf.families._claimkit import claim_maker, ratio_case
+from numperf.families._claimkit import claim_maker, exact_case, ratio_case
 from numperf.families.layout import CACHE_LINE_BYTES, NAME
 from numperf.tables import as_bool
 
@@ -140,8 +141,8 @@ def _pair_cases(scope, view_method: str, copy_method: str, value: str = "copy") 
             v = _num(rv.get("traced_peak_bytes")) / need if need > 0 else math.nan
         else:
             v = frac
-        cases.append(Case(_shape_label(r), outcome, v, v, v, f"{view_method} / {copy_method}",
-                          f"{vnote}; {cnote}"))
+        cases.append(exact_case(_shape_label(r), outcome, v, f"{view_method} / {copy_method}",
+                                f"{vnote}; {cnote}"))
     return cases
 
 
@@ -282,114 +283,113 @@ def _faster(id, seed, section, text, sup: str, con: str, **fields):
     return claim(id, seed, section, text, rule=_SPEED_RULE.format(sup=sup, con=con), **fields)
 
 
-def claims() -> list:
-    """The seeds' statements about memory layout, each with its rule (see the functions above)."""
-    return [
-        claim("layout-transpose-constant-time", "002 000",
-              "002 'An example: matrix transpose' and 'Strides' (nanoseconds for 1600 MB); 000 'Views vs "
-              "Copys' (transpose is O(1))",
-              "Transposing takes the same tiny time whatever the array's size: only shape and strides "
-              "change, no data moves.",
-              decided_by="runs.csv (method transpose: process medians at the smallest and largest "
-                         "rows·cols; check_returns_view)",
-              quantity="time at the largest size / time at the smallest", badness=lower_supports,
-              rule=f"Per dtype, threads and order with transpose measured at sizes ≥ {FLAT_MIN_GROWTH}× "
-                   f"apart: the between-process interval of the time ratio largest/smallest. Its high end "
-                   f"at most {FLAT_BOUND:g} supports (an O(size) copy would grow with the size); its low end "
-                   f"above {FLAT_BOUND:g}, or a transpose that returned a copy, contradicts; otherwise "
-                   f"undecided.",
-              needs=f"transpose measured at two sizes at least {FLAT_MIN_GROWTH}× apart",
-              cases=transpose_constant_time),
-        _view_copy("layout-ravel-view-flatten-copy", "001",
-                   "001 'Views vs Copies: Memory Management Deep Dive' (ravel tries a view, flatten always "
-                   "copies)",
-                   "ravel() of a C-ordered array is a view that allocates nothing, while flatten() always "
-                   "copies the whole array.",
-                   "ravel", "flatten", (("ravel", "flatten"),), select={"order": "C"},
-                   decided_by="runs.csv (methods ravel and flatten, order C: check_returns_view, "
-                              "check_owned_bytes, check_result_nbytes, traced_peak_bytes)",
-                   quantity="flatten's traced peak / its result bytes",
-                   needs="ravel and flatten measured on the same C-ordered array"),
-        _view_copy("layout-transposed-copies", "001 002",
-                   "001 'Performance Impact: When Views Become Copies' (x.T.ravel() must copy); 002 'A fast "
-                   "thing + a fast thing = a fast thing?' (a.T.reshape copies)",
-                   "A transpose is a view, but no longer C-contiguous: ravelling or reshaping it copies the "
-                   "whole array.",
-                   "transpose", "T_ravel or T_reshape",
-                   (("transpose", "T_ravel"), ("transpose", "T_reshape")), select={"order": "C"},
-                   decided_by="runs.csv (transpose against T_ravel and T_reshape, order C: view facts, "
-                              "traced peaks)",
-                   quantity="the copy's traced peak / its result bytes",
-                   needs="transpose and T_ravel or T_reshape measured on the same C-ordered array"),
-        _view_copy("layout-fancy-copies-slice-views", "002",
-                   "002 'Copy versus view' (a[[0, 2]] is not a view; slicing is)",
-                   "Selecting rows with an index list copies them, while selecting the same rows with a "
-                   "slice gives a view.",
-                   "slice", "fancy-index", (("slice_rows", "fancy_rows"),),
-                   decided_by="runs.csv (methods slice_rows and fancy_rows: view facts, traced peaks)",
-                   quantity="fancy_rows' traced peak / its result bytes",
-                   needs="slice_rows and fancy_rows measured on the same array"),
-        _view_copy("layout-zero-stride-no-memory", "002 003",
-                   "002 'Exercises 3' solution (a zero stride repeats a value without more memory); 003 "
-                   "'Indexing scheme: strides' (as_strided with strides (0, 1))",
-                   "Repeating a vector with a zero stride (as_strided) allocates nothing, whereas np.tile "
-                   "and np.repeat materialise every repetition.",
-                   "as_strided", "tile / repeat",
-                   (("repeat_strided", "repeat_tile"), ("repeat_strided", "repeat_np")), value="view",
-                   badness=lower_supports,
-                   decided_by="runs.csv (repeat_strided against repeat_tile and repeat_np: view facts, "
-                              "traced peaks)",
-                   quantity="as_strided's traced peak / the materialised result bytes",
-                   needs="repeat_strided and repeat_tile or repeat_np measured at the same shape"),
-        _faster("layout-copies-slower-than-views", "001 002",
-                "001 'Performance Impact: When Views Become Copies' (x.T and x.ravel() fast, x.T.ravel() "
-                "and x.flatten() slow); 002 'NumPy tries to avoid copying data' and 'A fast thing + a fast "
-                "thing' (copying takes time)",
-                "Operations that copy (flatten, x.T.ravel(), a.T.reshape, fancy indexing, tile/repeat) are "
-                "slower than the views that give the same items (ravel, transpose, slicing, zero strides).",
-                "the view faster", "the view slower or equivalent", select={"order": "C"},
-                decided_by="runs.csv process medians of each (view, copy) pair at the same shape "
-                           "(claims.speed_ratio)",
-                quantity="time of the copy / time of the view",
-                needs="a view method and its copying counterpart measured at the same shape",
-                cases=copies_slower_than_views),
-        claim("layout-stride-cost-grows", "000 003",
-              "000 'Strides' (the operations that jump least are the most cache-efficient); 003 'CPU cache "
-              "effects' (20 000 items contiguous against x[::67])",
-              "Summing the same number of items costs more the farther apart they lie: the per-item time "
-              "never drops as the stride grows, and the largest stride is slower than the smallest.",
-              decided_by="runs.csv (method strided_sum: process medians per element count across strides)",
-              quantity="time at the larger stride / time at the smaller one (same item count)",
-              rule="Per element count, dtype and threads, between-process intervals of time ratios: each "
-                   "step to the next larger stride supports when it costs more or is equivalent (within "
-                   "min_effect) and contradicts when it costs less; the ends (largest stride against "
-                   "smallest, e.g. 67 against 1) support when the larger stride costs more and contradict "
-                   "when it is equivalent or cheaper; inconclusive verdicts leave a case undecided.",
-              needs="strided_sum measured at two or more strides with the same element count",
-              cases=stride_cost_grows),
-        claim("layout-strided-cost-out-of-cache", "003 000",
-              "003 'CPU cache effects' (the stride penalty is a cache effect); 000 'Strides' (cache "
-              "efficiency)",
-              "Strided access costs more per item when the touched data no longer fits in cache than when "
-              "it does.",
-              decided_by="runs.csv (method strided_sum at the smallest and the largest element count, "
-                         "strides whose items lie in different cache lines)",
-              quantity="per-item time at the largest element count / at the smallest",
-              rule=f"Per stride with stride·itemsize ≥ {CACHE_LINE_BYTES} B (one cache line per item), dtype "
-                   f"and threads: the between-process interval of the per-item time ratio between the "
-                   f"largest and the smallest element count; more supports; equivalent or less "
-                   f"contradicts; inconclusive is undecided.",
-              needs=f"strided_sum measured at two element counts with a stride of ≥ {CACHE_LINE_BYTES} bytes",
-              cases=strided_cost_out_of_cache),
-        _faster("layout-contiguous-axis-reduction-faster", "000 001",
-                "000 'Strides' (least jumping is most cache-efficient); 001 'Common Performance Pitfalls' "
-                "(memory layout, C against Fortran order)",
-                "Reducing along the contiguous axis (rows of a C array, columns of an F array) is faster "
-                "than along the other axis.",
-                "the contiguous axis faster", "the contiguous axis slower or equivalent",
-                decided_by="runs.csv process medians of sum_rows and sum_cols on the same array "
-                           "(claims.speed_ratio)",
-                quantity="time along the strided axis / time along the contiguous axis",
-                needs="sum_rows and sum_cols measured on the same array (C or F order)",
-                cases=contiguous_axis_reduction_faster),
-    ]
+#: The seeds' statements about memory layout, each with its rule (see the functions above).
+CLAIMS = (
+    claim("layout-transpose-constant-time", "002 000",
+          "002 'An example: matrix transpose' and 'Strides' (nanoseconds for 1600 MB); 000 'Views vs "
+          "Copys' (transpose is O(1))",
+          "Transposing takes the same tiny time whatever the array's size: only shape and strides "
+          "change, no data moves.",
+          decided_by="runs.csv (method transpose: process medians at the smallest and largest "
+                     "rows·cols; check_returns_view)",
+          quantity="time at the largest size / time at the smallest", badness=lower_supports,
+          rule=f"Per dtype, threads and order with transpose measured at sizes ≥ {FLAT_MIN_GROWTH}× "
+               f"apart: the between-process interval of the time ratio largest/smallest. Its high end "
+               f"at most {FLAT_BOUND:g} supports (an O(size) copy would grow with the size); its low end "
+               f"above {FLAT_BOUND:g}, or a transpose that returned a copy, contradicts; otherwise "
+               f"undecided.",
+          needs=f"transpose measured at two sizes at least {FLAT_MIN_GROWTH}× apart",
+          cases=transpose_constant_time),
+    _view_copy("layout-ravel-view-flatten-copy", "001",
+               "001 'Views vs Copies: Memory Management Deep Dive' (ravel tries a view, flatten always "
+               "copies)",
+               "ravel() of a C-ordered array is a view that allocates nothing, while flatten() always "
+               "copies the whole array.",
+               "ravel", "flatten", (("ravel", "flatten"),), select={"order": "C"},
+               decided_by="runs.csv (methods ravel and flatten, order C: check_returns_view, "
+                          "check_owned_bytes, check_result_nbytes, traced_peak_bytes)",
+               quantity="flatten's traced peak / its result bytes",
+               needs="ravel and flatten measured on the same C-ordered array"),
+    _view_copy("layout-transposed-copies", "001 002",
+               "001 'Performance Impact: When Views Become Copies' (x.T.ravel() must copy); 002 'A fast "
+               "thing + a fast thing = a fast thing?' (a.T.reshape copies)",
+               "A transpose is a view, but no longer C-contiguous: ravelling or reshaping it copies the "
+               "whole array.",
+               "transpose", "T_ravel or T_reshape",
+               (("transpose", "T_ravel"), ("transpose", "T_reshape")), select={"order": "C"},
+               decided_by="runs.csv (transpose against T_ravel and T_reshape, order C: view facts, "
+                          "traced peaks)",
+               quantity="the copy's traced peak / its result bytes",
+               needs="transpose and T_ravel or T_reshape measured on the same C-ordered array"),
+    _view_copy("layout-fancy-copies-slice-views", "002",
+               "002 'Copy versus view' (a[[0, 2]] is not a view; slicing is)",
+               "Selecting rows with an index list copies them, while selecting the same rows with a "
+               "slice gives a view.",
+               "slice", "fancy-index", (("slice_rows", "fancy_rows"),),
+               decided_by="runs.csv (methods slice_rows and fancy_rows: view facts, traced peaks)",
+               quantity="fancy_rows' traced peak / its result bytes",
+               needs="slice_rows and fancy_rows measured on the same array"),
+    _view_copy("layout-zero-stride-no-memory", "002 003",
+               "002 'Exercises 3' solution (a zero stride repeats a value without more memory); 003 "
+               "'Indexing scheme: strides' (as_strided with strides (0, 1))",
+               "Repeating a vector with a zero stride (as_strided) allocates nothing, whereas np.tile "
+               "and np.repeat materialise every repetition.",
+               "as_strided", "tile / repeat",
+               (("repeat_strided", "repeat_tile"), ("repeat_strided", "repeat_np")), value="view",
+               badness=lower_supports,
+               decided_by="runs.csv (repeat_strided against repeat_tile and repeat_np: view facts, "
+                          "traced peaks)",
+               quantity="as_strided's traced peak / the materialised result bytes",
+               needs="repeat_strided and repeat_tile or repeat_np measured at the same shape"),
+    _faster("layout-copies-slower-than-views", "001 002",
+            "001 'Performance Impact: When Views Become Copies' (x.T and x.ravel() fast, x.T.ravel() "
+            "and x.flatten() slow); 002 'NumPy tries to avoid copying data' and 'A fast thing + a fast "
+            "thing' (copying takes time)",
+            "Operations that copy (flatten, x.T.ravel(), a.T.reshape, fancy indexing, tile/repeat) are "
+            "slower than the views that give the same items (ravel, transpose, slicing, zero strides).",
+            "the view faster", "the view slower or equivalent", select={"order": "C"},
+            decided_by="runs.csv process medians of each (view, copy) pair at the same shape "
+                       "(claims.speed_ratio)",
+            quantity="time of the copy / time of the view",
+            needs="a view method and its copying counterpart measured at the same shape",
+            cases=copies_slower_than_views),
+    claim("layout-stride-cost-grows", "000 003",
+          "000 'Strides' (the operations that jump least are the most cache-efficient); 003 'CPU cache "
+          "effects' (20 000 items contiguous against x[::67])",
+          "Summing the same number of items costs more the farther apart they lie: the per-item time "
+          "never drops as the stride grows, and the largest stride is slower than the smallest.",
+          decided_by="runs.csv (method strided_sum: process medians per element count across strides)",
+          quantity="time at the larger stride / time at the smaller one (same item count)",
+          rule="Per element count, dtype and threads, between-process intervals of time ratios: each "
+               "step to the next larger stride supports when it costs more or is equivalent (within "
+               "min_effect) and contradicts when it costs less; the ends (largest stride against "
+               "smallest, e.g. 67 against 1) support when the larger stride costs more and contradict "
+               "when it is equivalent or cheaper; inconclusive verdicts leave a case undecided.",
+          needs="strided_sum measured at two or more strides with the same element count",
+          cases=stride_cost_grows),
+    claim("layout-strided-cost-out-of-cache", "003 000",
+          "003 'CPU cache effects' (the stride penalty is a cache effect); 000 'Strides' (cache "
+          "efficiency)",
+          "Strided access costs more per item when the touched data no longer fits in cache than when "
+          "it does.",
+          decided_by="runs.csv (method strided_sum at the smallest and the largest element count, "
+                     "strides whose items lie in different cache lines)",
+          quantity="per-item time at the largest element count / at the smallest",
+          rule=f"Per stride with stride·itemsize ≥ {CACHE_LINE_BYTES} B (one cache line per item), dtype "
+               f"and threads: the between-process interval of the per-item time ratio between the "
+               f"largest and the smallest element count; more supports; equivalent or less "
+               f"contradicts; inconclusive is undecided.",
+          needs=f"strided_sum measured at two element counts with a stride of ≥ {CACHE_LINE_BYTES} bytes",
+          cases=strided_cost_out_of_cache),
+    _faster("layout-contiguous-axis-reduction-faster", "000 001",
+            "000 'Strides' (least jumping is most cache-efficient); 001 'Common Performance Pitfalls' "
+            "(memory layout, C against Fortran order)",
+            "Reducing along the contiguous axis (rows of a C array, columns of an F array) is faster "
+            "than along the other axis.",
+            "the contiguous axis faster", "the contiguous axis slower or equivalent",
+            decided_by="runs.csv process medians of sum_rows and sum_cols on the same array "
+                       "(claims.speed_ratio)",
+            quantity="time along the strided axis / time along the contiguous axis",
+            needs="sum_rows and sum_cols measured on the same array (C or F order)",
+            cases=contiguous_axis_reduction_faster),
+)

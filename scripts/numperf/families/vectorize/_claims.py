@@ -1,6 +1,7 @@
 """The vectorize family's claims: each loop against its NumPy form (by a large factor or by the
 verdict of the time ratio), and a Python list's memory against an array's (by sys.getsizeof, and with
-the number objects it refers to), each decided from runs.csv.
+the number objects it refers to), each decided from runs.csv. ``CLAIMS``, at the end, declares them as
+data in the order of claims.csv; the functions before it are their rules.
 
 Analysis side: imported by ``numperf.families.vectorize.claims()`` (and the figures), never by a
 measuring child.
@@ -132,48 +133,47 @@ def _speed(id, seed, section, text, quantity: str, rule: str, workload: str, fac
                  cases=partial(speed_cases, workload=workload, factor=factor))
 
 
-def claims() -> list:
-    """Seed 001's (and 002's) statements about loops, vectorisation and lists."""
-    return [
-        _speed("vectorize_exp_sin_large_factor", "001",
-               "§2.3 Vectorization strategies (the golden rule: eliminate Python loops)",
-               f"Computing exp(x) + sin(x) as one NumPy expression is at least {LARGE_FACTOR:g}× faster than "
-               "a Python loop over the elements.",
-               "loop time / vectorised time (×)", _factor_rule("95% between-process interval"),
-               "exp_sin", LARGE_FACTOR),
-        _speed("vectorize_where_beats_conditional_loop", "001", "§2.3 Exercise 4.1 (conditional operations)",
-               "np.where replaces an element loop with an if/else and is faster than it.",
-               "loop time / np.where time (×)", _verdict_rule("np.where"), "conditional"),
-        _speed("vectorize_cumsum_beats_nested_loop", "001", "§2.3 Exercise 4.2 (cumulative operations)",
-               "Row-wise running averages from np.cumsum are faster than a nested loop of np.mean over "
-               "row prefixes.",
-               "loop time / cumsum time (×)", _verdict_rule("cumsum"), "running_average"),
-        _speed("vectorize_array_beats_list_comprehension", "001 002",
-               "001 §1.1 (list comprehension vs NumPy: 'much, much faster'); 002 'NumPy can be really fast'",
-               f"Doubling a NumPy array is at least {LARGE_FACTOR:g}× faster than a list comprehension "
-               "doubling a Python list of the same numbers.",
-               "list comprehension time / array time (×)", _factor_rule("interval"), "multiply",
-               LARGE_FACTOR),
-        claim("vectorize_list_getsizeof_like_array", "001",
-              "§1.1 (memory of a list vs an array by sys.getsizeof)",
-              "By sys.getsizeof, a Python list of N numbers takes about 8 bytes per element, like the "
-              "array's buffer; the fixed overheads are negligible.",
-              decided_by="runs.csv check_list_getsizeof_bytes and check_array_nbytes (multiply workload)",
-              quantity="sys.getsizeof(list) / array nbytes", badness=near(1.0),
-              rule=f"A case supports when the ratio lies within {SHALLOW_RATIO_BOUNDS[0]:g}–"
-                   f"{SHALLOW_RATIO_BOUNDS[1]:g}, contradicts otherwise (sizes are exact: no interval).",
-              needs="the multiply workload (its check records the list facts)", cases=shallow_cases),
-        claim("vectorize_list_objects_several_times_array", "001",
-              "§1.1 note (sys.getsizeof does not count the objects a list refers to)",
-              f"Counting the number objects it refers to, a Python list takes at least {SEVERAL:g}× the "
-              "memory of the array holding the same values.",
-              decided_by="runs.csv check_list_total_bytes / check_array_nbytes, and traced_peak_bytes of the "
-                         "multiply workload's two methods",
-              quantity="list bytes / array bytes (×)",
-              rule=f"Two kinds of case, each supporting at {SEVERAL:g}× or more and contradicting below: the "
-                   "sizes of the objects (list + its distinct number objects vs nbytes) and tracemalloc's "
-                   "peak of one call (the list comprehension's new list vs array * 2's new array; peak RSS "
-                   "is not used: pymalloc refills arenas a previous call freed, so RSS under-reports the "
-                   "list). Both are deterministic: no interval.",
-              needs="the multiply workload with both methods", cases=deep_cases),
-    ]
+#: Seed 001's (and 002's) statements about loops, vectorisation and lists.
+CLAIMS = (
+    _speed("vectorize_exp_sin_large_factor", "001",
+           "§2.3 Vectorization strategies (the golden rule: eliminate Python loops)",
+           f"Computing exp(x) + sin(x) as one NumPy expression is at least {LARGE_FACTOR:g}× faster than "
+           "a Python loop over the elements.",
+           "loop time / vectorised time (×)", _factor_rule("95% between-process interval"),
+           "exp_sin", LARGE_FACTOR),
+    _speed("vectorize_where_beats_conditional_loop", "001", "§2.3 Exercise 4.1 (conditional operations)",
+           "np.where replaces an element loop with an if/else and is faster than it.",
+           "loop time / np.where time (×)", _verdict_rule("np.where"), "conditional"),
+    _speed("vectorize_cumsum_beats_nested_loop", "001", "§2.3 Exercise 4.2 (cumulative operations)",
+           "Row-wise running averages from np.cumsum are faster than a nested loop of np.mean over "
+           "row prefixes.",
+           "loop time / cumsum time (×)", _verdict_rule("cumsum"), "running_average"),
+    _speed("vectorize_array_beats_list_comprehension", "001 002",
+           "001 §1.1 (list comprehension vs NumPy: 'much, much faster'); 002 'NumPy can be really fast'",
+           f"Doubling a NumPy array is at least {LARGE_FACTOR:g}× faster than a list comprehension "
+           "doubling a Python list of the same numbers.",
+           "list comprehension time / array time (×)", _factor_rule("interval"), "multiply",
+           LARGE_FACTOR),
+    claim("vectorize_list_getsizeof_like_array", "001",
+          "§1.1 (memory of a list vs an array by sys.getsizeof)",
+          "By sys.getsizeof, a Python list of N numbers takes about 8 bytes per element, like the "
+          "array's buffer; the fixed overheads are negligible.",
+          decided_by="runs.csv check_list_getsizeof_bytes and check_array_nbytes (multiply workload)",
+          quantity="sys.getsizeof(list) / array nbytes", badness=near(1.0),
+          rule=f"A case supports when the ratio lies within {SHALLOW_RATIO_BOUNDS[0]:g}–"
+               f"{SHALLOW_RATIO_BOUNDS[1]:g}, contradicts otherwise (sizes are exact: no interval).",
+          needs="the multiply workload (its check records the list facts)", cases=shallow_cases),
+    claim("vectorize_list_objects_several_times_array", "001",
+          "§1.1 note (sys.getsizeof does not count the objects a list refers to)",
+          f"Counting the number objects it refers to, a Python list takes at least {SEVERAL:g}× the "
+          "memory of the array holding the same values.",
+          decided_by="runs.csv check_list_total_bytes / check_array_nbytes, and traced_peak_bytes of the "
+                     "multiply workload's two methods",
+          quantity="list bytes / array bytes (×)",
+          rule=f"Two kinds of case, each supporting at {SEVERAL:g}× or more and contradicting below: the "
+               "sizes of the objects (list + its distinct number objects vs nbytes) and tracemalloc's "
+               "peak of one call (the list comprehension's new list vs array * 2's new array; peak RSS "
+               "is not used: pymalloc refills arenas a previous call freed, so RSS under-reports the "
+               "list). Both are deterministic: no interval.",
+          needs="the multiply workload with both methods", cases=deep_cases),
+)
