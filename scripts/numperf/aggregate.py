@@ -372,7 +372,7 @@ def baseline_of(fam_name: str, measured, baselines: dict[str, str] | None = None
     if (baselines or {}).get(fam_name):
         return baselines[fam_name]
     fam = families.registry().get(str(fam_name))
-    if fam is None:
+    if fam is None or fam.baseline is None:  # a family without a baseline has no speedups
         return None
     if fam.baseline in measured:
         return fam.baseline

@@ -420,7 +420,8 @@ def baselines(cfg: dict) -> dict[str, str]:
     for name, block in cfg["families"].items():
         fam = family.get(name)
         methods = _block_methods(fam, block)
-        base = block.get("baseline") or (fam.baseline if fam.baseline in methods else methods[0])
+        base = block.get("baseline") or (fam.baseline if fam.baseline in methods or not fam.baseline
+                                         else methods[0])
         if base:
             out[name] = base
     return out

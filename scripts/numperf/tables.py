@@ -29,9 +29,20 @@ def load(tables_dir: str | Path, names=TABLES, required=("runs",)) -> dict[str, 
     return out
 
 
-def as_bool(values) -> pd.Series:
-    """A CSV boolean column (True/False, 'True'/'False', 1/0, blanks as False) as plain bools."""
-    return pd.Series(values).map(lambda v: str(v).strip().lower() in ("true", "1", "1.0")).astype(bool)
+#: How a CSV spells a true boolean (written by pandas as True, or as 1 / 1.0 by a numeric column).
+TRUE_TEXTS = ("true", "1", "1.0")
+
+
+def _one(value) -> bool:
+    return str(value).strip().lower() in TRUE_TEXTS
+
+
+def as_bool(series_or_value):
+    """A CSV boolean (True/False, 'True'/'False', 1/0) as a plain bool, anything else (blank, NaN,
+    None) False; a Series element-wise, as a bool Series."""
+    if isinstance(series_or_value, pd.Series):
+        return series_or_value.map(_one).astype(bool)
+    return _one(series_or_value)
 
 
 def ok_rows(runs: pd.DataFrame) -> pd.DataFrame:

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from numperf import measure
+from numperf import measure, seeds
 from numperf.family import Check, Family, FigureDecl, MemoryModel, Method, Param, Skip
 
 FAMILY_NAME = "creation"
-SEED_000 = "000_c604aae697236f53.txt"
-SEED_001 = "001_0e0fca5a6ccca26f.txt"
 DTYPES = ("int8", "int16", "int32", "int64", "float32", "float64")
 METHODS = ("zeros", "empty", "ones", "full", "arange_reshape")
 #: Methods that write every element during the call (ones, full, arange): the initialising ones.
@@ -145,7 +143,7 @@ FAMILY = Family(
     name=FAMILY_NAME,
     description="array creation: np.zeros, np.empty, np.ones, np.full and np.arange + reshape, and an "
                 "array's bytes by dtype",
-    seeds=(SEED_001, SEED_000),
+    seeds=seeds.names("001", "000"),
     params=(
         Param("rows", "int", 1000, "rows of the created array", minimum=1, maximum=1_000_000),
         Param("cols", "int", 1000, "columns of the created array", minimum=1, maximum=1_000_000),
@@ -182,20 +180,17 @@ def _nbytes(r) -> float:
     return float(int(r["rows"]) * int(r["cols"]) * np.dtype(str(r["dtype"])).itemsize)
 
 
-def _empty_vs(others: tuple[str, ...]):
-    def cases(scope):
-        from numperf.claims import Case, from_verdict, speed_ratio
+def empty_vs(scope, others: tuple[str, ...]) -> list:
+    """np.empty against each of ``others`` per dtype and shape, by the verdict of the time ratio."""
+    from numperf.claims import speed_ratio
+    from numperf.families._claimkit import ratio_case
 
-        out = []
-        for other in others:
-            df = speed_ratio(scope, "empty", other)
-            for _, r in df.sort_values([c for c in ("dtype", "rows", "cols") if c in df]).iterrows():
-                out.append(Case(f"empty vs {other} {_label(r)}",
-                                from_verdict(str(r["verdict"]), "faster", ("slower", "equivalent")),
-                                float(r["speedup"]), float(r["low"]), float(r["high"]), other,
-                                f"verdict {r['verdict']}"))
-        return out
-    return cases
+    out = []
+    for other in others:
+        df = speed_ratio(scope, "empty", other)
+        for _, r in df.sort_values([c for c in ("dtype", "rows", "cols") if c in df]).iterrows():
+            out.append(ratio_case(r, f"empty vs {other} {_label(r)}", other, f"verdict {r['verdict']}"))
+    return out
 
 
 def _memory_rows(scope, methods: tuple[str, ...]):
@@ -230,12 +225,13 @@ def _itemsize_cases(scope):
 def _view_cases(scope):
     """arange + reshape: the reshape is a view (fact) and the call's peak is one buffer, not two."""
     from numperf.claims import CONTRADICTS, Case, at_most, peak_range
+    from numperf.tables import as_bool
 
     out = []
     for _, r in _memory_rows(scope, ("arange_reshape",)).iterrows():
         got = peak_range(r)
         view = r.get("check_returns_view")
-        is_view = str(view).strip().lower() in ("true", "1", "1.0") if view is not None else None
+        is_view = as_bool(view) if view is not None else None
         if got is None:
             continue
         want = _nbytes(r)
@@ -248,49 +244,65 @@ def _view_cases(scope):
     return out
 
 
+EMPTY_FASTER_RULE = ("A case supports when the verdict is 'faster' for np.empty; 'slower' or 'equivalent' "
+                     "contradicts; 'inconclusive' leaves it undecided.")
+
+
+def _empty_faster(id: str, section: str, text: str, quantity: str, others: tuple[str, ...], needs: str,
+                  more_rule: str = ""):
+    """Seed 001's claim that np.empty is faster than each of ``others`` (empty_vs)."""
+    from functools import partial
+
+    from numperf.families._claimkit import claim_maker
+
+    return claim_maker(FAMILY_NAME)(
+        id, "001", section, text, quantity=quantity, rule=EMPTY_FASTER_RULE + more_rule, needs=needs,
+        decided_by="runs.csv time_process_medians_s of empty and the other creation methods "
+                   "(claims.speed_ratio)",
+        cases=partial(empty_vs, others=others))
+
+
 def claims() -> list:
     """Seed 001's statements about creating arrays (and 000's about reshape views)."""
-    from numperf.claims import Claim, lower_supports, near
+    from numperf.claims import lower_supports, near
+    from numperf.families._claimkit import claim_maker
 
-    speed = "runs.csv time_process_medians_s of empty and the other creation methods (claims.speed_ratio)"
-    rule_speed = ("A case supports when the verdict is 'faster' for np.empty; 'slower' or 'equivalent' "
-                  "contradicts; 'inconclusive' leaves it undecided.")
+    claim = claim_maker(FAMILY_NAME)
     return [
-        Claim("creation_empty_beats_initialising", FAMILY_NAME, (SEED_001,),
-              "§1.3 Efficient array creation methods",
-              "np.empty, which leaves the memory uninitialised, is faster than np.ones, np.full and "
-              "np.arange + reshape, which write every element.",
-              speed, "other method's time / empty's time (×)", rule_speed,
-              "empty and at least one of ones, full, arange_reshape", _empty_vs(INITIALISING)),
-        Claim("creation_empty_beats_zeros", FAMILY_NAME, (SEED_001,),
-              "§1.3 Efficient array creation methods ('uninitialised (fastest)')",
-              "np.empty is faster than np.zeros (the seed calls empty the fastest creation method).",
-              speed, "zeros' time / empty's time (×)",
-              rule_speed + " np.zeros gets zeroed memory from calloc; above the allocator's mmap "
-              "threshold those are fresh pages the kernel zeroes on first touch, so np.zeros can cost "
-              "no more than np.empty there: an 'equivalent' case is that finding.",
-              "empty and zeros", _empty_vs(("zeros",))),
-        Claim("creation_bytes_follow_itemsize", FAMILY_NAME, (SEED_001,),
-              "§1.3 Data types and memory usage",
+        _empty_faster("creation_empty_beats_initialising", "§1.3 Efficient array creation methods",
+                      "np.empty, which leaves the memory uninitialised, is faster than np.ones, np.full and "
+                      "np.arange + reshape, which write every element.",
+                      "other method's time / empty's time (×)", INITIALISING,
+                      "empty and at least one of ones, full, arange_reshape"),
+        _empty_faster("creation_empty_beats_zeros",
+                      "§1.3 Efficient array creation methods ('uninitialised (fastest)')",
+                      "np.empty is faster than np.zeros (the seed calls empty the fastest creation method).",
+                      "zeros' time / empty's time (×)", ("zeros",), "empty and zeros",
+                      " np.zeros gets zeroed memory from calloc; above the allocator's mmap threshold those "
+                      "are fresh pages the kernel zeroes on first touch, so np.zeros can cost no more than "
+                      "np.empty there: an 'equivalent' case is that finding."),
+        claim("creation_bytes_follow_itemsize", "001", "§1.3 Data types and memory usage",
               "An array takes elements × itemsize bytes: the dtype sets its memory (1 byte per element "
               "for int8 up to 8 for int64 and float64).",
-              "runs.csv peak_rss_bytes / peak_rss_max_bytes (traced_peak_bytes below 1 MB) of ones and "
-              "full", "measured peak / (elements × itemsize)",
-              f"A case supports when the measured peak's range (RSS median to max; tracemalloc below "
-              f"1 MB) lies within ±{MEMORY_TOLERANCE:.0%} (plus {PAGE_SLACK_BYTES // 1024} KiB of pages) "
-              "of elements × itemsize, contradicts when it lies entirely outside.",
-              "ones or full in any dtype", _itemsize_cases, badness=near(1.0)),
-        Claim("creation_arange_reshape_is_view", FAMILY_NAME, (SEED_001, SEED_000),
+              decided_by="runs.csv peak_rss_bytes / peak_rss_max_bytes (traced_peak_bytes below 1 MB) of "
+                         "ones and full",
+              quantity="measured peak / (elements × itemsize)", badness=near(1.0),
+              rule=f"A case supports when the measured peak's range (RSS median to max; tracemalloc below "
+                   f"1 MB) lies within ±{MEMORY_TOLERANCE:.0%} (plus {PAGE_SLACK_BYTES // 1024} KiB of "
+                   "pages) of elements × itemsize, contradicts when it lies entirely outside.",
+              needs="ones or full in any dtype", cases=_itemsize_cases),
+        claim("creation_arange_reshape_is_view", "001 000",
               "001 §1.3 (arange, then reshape) and §1.2 views vs copies; 000 'most reshapes only change "
               "the strides'",
               "Reshaping the fresh arange result is a view: arange + reshape allocates the array once, "
               "not twice.",
-              "runs.csv check_returns_view and the measured peak (peak RSS, or traced_peak_bytes below "
-              "1 MB) of arange_reshape", "measured peak / one array's bytes",
-              f"A case contradicts when the result is not a view; otherwise it supports when the peak's "
-              f"high end stays within one array (+{MEMORY_TOLERANCE:.0%} and "
-              f"{PAGE_SLACK_BYTES // 1024} KiB), contradicts when its low end exceeds that.",
-              "arange_reshape", _view_cases, badness=lower_supports),
+              decided_by="runs.csv check_returns_view and the measured peak (peak RSS, or traced_peak_bytes "
+                         "below 1 MB) of arange_reshape",
+              quantity="measured peak / one array's bytes", badness=lower_supports,
+              rule=f"A case contradicts when the result is not a view; otherwise it supports when the peak's "
+                   f"high end stays within one array (+{MEMORY_TOLERANCE:.0%} and "
+                   f"{PAGE_SLACK_BYTES // 1024} KiB), contradicts when its low end exceeds that.",
+              needs="arange_reshape", cases=_view_cases),
     ]
 
 

@@ -22,11 +22,10 @@ import tempfile
 
 import numpy as np
 
+from numperf import seeds
 from numperf.family import Check, Family, FigureDecl, MemoryModel, Method, Param, Skip
 
 NAME = "reductions"
-SEED_001 = "001_0e0fca5a6ccca26f.txt"
-SEED_002 = "002_966a0769f583f9c1.txt"
 #: The system C compiler the seed's program is built with.
 COMPILER = "cc"
 #: Optimisation flags: the usual release level (the seed names none); recorded as check_c_flags.
@@ -74,10 +73,6 @@ COMPARISONS = {
 }
 #: A sum of n uniform [0, 1] numbers further than this many standard deviations from n/2 is wrong.
 RAND_SUM_MAX_Z = 8.0
-
-
-def _itemsize(dtype: str) -> int:
-    return int(np.dtype(dtype).itemsize)
 
 
 def _elements(params: dict) -> int:
@@ -230,7 +225,7 @@ def _einsum_rows(inputs, threads=1):
 # --- models ----------------------------------------------------------------------------------------
 
 def _input_bytes(params, dtype) -> int:
-    return _elements(params) * _itemsize(dtype)
+    return _elements(params) * np.dtype(dtype).itemsize
 
 
 def _model(intermediate, output=lambda p, d: 0, uses_input=True):
@@ -253,7 +248,7 @@ def _random_vector(params, dtype) -> int:
 
 
 def _row_result(params, dtype) -> int:
-    return _shape(params)[0] * _itemsize(dtype)
+    return _shape(params)[0] * np.dtype(dtype).itemsize
 
 
 def _c_skip(params: dict, dtype: str) -> str | None:
@@ -386,7 +381,7 @@ FAMILY = Family(
     name=NAME,
     description="reductions: NumPy's sum against the seed's C loop (compiled at run time), the norm by "
                 "hand against np.linalg.norm, row norms with einsum against (A * A).sum(axis=1)",
-    seeds=(SEED_001, SEED_002),
+    seeds=seeds.names("001", "002"),
     params=(
         Param("elements", "int", 1_000_000, "elements of the vector (of the matrix: rows x cols)", minimum=1,
               maximum=2_000_000_000),
@@ -433,102 +428,79 @@ def figures() -> list[FigureDecl]:
 
 # --- claims ----------------------------------------------------------------------------------------
 
-def _count(n) -> str:
-    """1e7 for 10 000 000, 3e5 for 300 000; other numbers in full."""
-    n = int(n)
-    mant, exp = f"{n:.0e}".split("e")
-    return f"{mant}e{int(exp)}" if int(mant) * 10 ** int(exp) == n and n >= 1000 else f"{n:,}"
+KEEPS_UP_RULE = ("Per size, dtype and thread count, the between-process interval of the time ratio and its "
+                 "verdict: NumPy faster or equivalent (within min_effect) supports; NumPy slower "
+                 "contradicts; inconclusive leaves it undecided.")
+BEATS_RULE = ("Per size, dtype and thread count, the between-process interval of the time ratio and its "
+              "verdict: {fast} faster supports; {fast} slower or equivalent (within min_effect) "
+              "contradicts; inconclusive leaves it undecided.")
 
 
 def _label(r, matrix: bool = False) -> str:
+    from numperf.families._claimkit import count
+
     n = int(r["elements"])
-    size = f"{n // int(r['cols'])}×{int(r['cols'])}" if matrix else _count(n)
+    size = f"{n // int(r['cols'])}×{int(r['cols'])}" if matrix else count(n)
     return f"{size} {r['dtype']} t{int(r['threads'])}"
 
 
-def _pair_cases(scope, fast: str, slow: str, contradicts: tuple[str, ...], supports_equal: bool = False,
-                matrix: bool = False) -> list:
-    from numperf.claims import SUPPORTS, Case, from_verdict, speed_ratio
+def race_cases(scope, fast: str, slow: str, keeps_up: bool = False, matrix: bool = False) -> list:
+    """Per size, dtype and threads, ``fast`` against ``slow`` by the verdict of the time ratio: faster
+    supports, slower contradicts; equivalent supports a claim that ``fast`` keeps up (``keeps_up``)
+    and contradicts one that it beats ``slow``."""
+    from numperf.claims import SUPPORTS, speed_ratio
+    from numperf.families._claimkit import faster, ratio_case
 
     df = speed_ratio(scope, fast, slow)
     cases = []
     for _, r in df.sort_values([c for c in ("dtype", "threads", "elements") if c in df]).iterrows():
         verdict = str(r["verdict"])
-        outcome = SUPPORTS if supports_equal and verdict == "equivalent" else \
-            from_verdict(verdict, "faster", contradicts)
-        cases.append(Case(_label(r, matrix), outcome, float(r["speedup"]), float(r["low"]), float(r["high"]),
-                          f"{r['dtype']}", f"{fast} {verdict}"))
+        outcome = SUPPORTS if keeps_up and verdict == "equivalent" else faster(verdict)
+        cases.append(ratio_case(r, _label(r, matrix), f"{r['dtype']}", f"{fast} {verdict}", outcome))
     return cases
 
 
-def numpy_race_keeps_up(scope) -> list:
-    return _pair_cases(scope, "numpy_rand_sum", "c_rand_sum", ("slower",), supports_equal=True)
+def _race(id: str, seed: str, section: str, text: str, fast: str, slow: str, keeps_up: bool = False,
+          matrix: bool = False):
+    """The claim that ``fast`` keeps up with (``keeps_up``) or beats ``slow``, by race_cases."""
+    from functools import partial
 
+    from numperf.families._claimkit import claim_maker
 
-def numpy_sum_keeps_up(scope) -> list:
-    return _pair_cases(scope, "numpy_sum", "c_loop_sum", ("slower",), supports_equal=True)
-
-
-def norm_beats_by_hand(scope) -> list:
-    return _pair_cases(scope, "linalg_norm", "sqrt_sum_squares", ("slower", "equivalent"))
-
-
-def einsum_beats_multiply_sum(scope) -> list:
-    return _pair_cases(scope, "einsum_rows", "multiply_sum_rows", ("slower", "equivalent"), matrix=True)
+    compiled = fast in C_METHODS or slow in C_METHODS
+    return claim_maker(NAME)(
+        id, seed, section, text, quantity=f"time {slow} / time {fast}",
+        decided_by=f"runs.csv process medians of {fast} and {slow} (claims.speed_ratio)",
+        rule=KEEPS_UP_RULE if keeps_up else BEATS_RULE.format(fast=fast),
+        needs=f"{fast} and {slow} measured at the same size"
+              + (" (needs a C compiler)" if compiled else ", dtype and threads"),
+        cases=partial(race_cases, fast=fast, slow=slow, keeps_up=keeps_up, matrix=matrix))
 
 
 def claims() -> list:
-    from numperf.claims import Claim
-
-    def claim(**kw) -> Claim:
-        return Claim(family=NAME, **kw)
-
-    keeps_up = ("Per size, dtype and thread count, the between-process interval of the time ratio and its "
-                "verdict: NumPy faster or equivalent (within min_effect) supports; NumPy slower "
-                "contradicts; inconclusive leaves it undecided.")
-    beats = ("Per size, dtype and thread count, the between-process interval of the time ratio and its "
-             "verdict: {fast} faster supports; {fast} slower or equivalent (within min_effect) "
-             "contradicts; inconclusive leaves it undecided.")
+    """Seed 002's races of NumPy against C and against itself, and seed 001's einsum."""
     return [
-        claim(id="reductions-numpy-race-keeps-up-with-c", seed=(SEED_002,),
-              seed_section="002 'NumPy can be really fast' and exercise 1 (race a C program that fills 100 "
-                           "million numbers with rand() and sums them)",
-              text="NumPy keeps up with C: drawing n random numbers and summing them with "
-                   "np.random.rand(n).sum() is at least as fast as the seed's compiled C program doing the "
-                   "same.",
-              decided_by="runs.csv process medians of numpy_rand_sum and c_rand_sum (claims.speed_ratio)",
-              quantity="time c_rand_sum / time numpy_rand_sum",
-              rule=keeps_up,
-              needs="numpy_rand_sum and c_rand_sum measured at the same size (needs a C compiler)",
-              cases=numpy_race_keeps_up),
-        claim(id="reductions-numpy-sum-keeps-up-with-c-loop", seed=(SEED_002,),
-              seed_section="002 'NumPy can be really fast' (the race is about summing the numbers: here the "
-                           "summation alone, on the same array)",
-              text="NumPy's sum of an existing array is at least as fast as the seed's C summation loop over "
-                   "the same array.",
-              decided_by="runs.csv process medians of numpy_sum and c_loop_sum (claims.speed_ratio)",
-              quantity="time c_loop_sum / time numpy_sum",
-              rule=keeps_up,
-              needs="numpy_sum and c_loop_sum measured at the same size (needs a C compiler)",
-              cases=numpy_sum_keeps_up),
-        claim(id="reductions-norm-beats-sqrt-sum-squares", seed=(SEED_002,),
-              seed_section="002 'The libraries behind the curtain: MKL and BLAS' (np.linalg.norm raced "
-                           "against np.sqrt(np.sum(a ** 2)) on 100 million numbers)",
-              text="The specialised np.linalg.norm computes a vector's length faster than "
-                   "np.sqrt(np.sum(a ** 2)).",
-              decided_by="runs.csv process medians of linalg_norm and sqrt_sum_squares (claims.speed_ratio)",
-              quantity="time sqrt_sum_squares / time linalg_norm",
-              rule=beats.format(fast="linalg_norm"),
-              needs="linalg_norm and sqrt_sum_squares measured at the same size, dtype and threads",
-              cases=norm_beats_by_hand),
-        claim(id="reductions-einsum-beats-multiply-sum", seed=(SEED_001,),
-              seed_section="001 §3.1 'Deep Dive: Einstein Summation' (row-wise sums of squares of a "
-                           "1000 × 300 matrix timed both ways)",
-              text="np.einsum('ij,ij->i', A, A) computes the squared row norms faster than "
-                   "(A * A).sum(axis=1).",
-              decided_by="runs.csv process medians of einsum_rows and multiply_sum_rows (claims.speed_ratio)",
-              quantity="time multiply_sum_rows / time einsum_rows",
-              rule=beats.format(fast="einsum_rows"),
-              needs="einsum_rows and multiply_sum_rows measured at the same size, dtype and threads",
-              cases=einsum_beats_multiply_sum),
+        _race("reductions-numpy-race-keeps-up-with-c", "002",
+              "002 'NumPy can be really fast' and exercise 1 (race a C program that fills 100 million "
+              "numbers with rand() and sums them)",
+              "NumPy keeps up with C: drawing n random numbers and summing them with "
+              "np.random.rand(n).sum() is at least as fast as the seed's compiled C program doing the same.",
+              "numpy_rand_sum", "c_rand_sum", keeps_up=True),
+        _race("reductions-numpy-sum-keeps-up-with-c-loop", "002",
+              "002 'NumPy can be really fast' (the race is about summing the numbers: here the summation "
+              "alone, on the same array)",
+              "NumPy's sum of an existing array is at least as fast as the seed's C summation loop over the "
+              "same array.",
+              "numpy_sum", "c_loop_sum", keeps_up=True),
+        _race("reductions-norm-beats-sqrt-sum-squares", "002",
+              "002 'The libraries behind the curtain: MKL and BLAS' (np.linalg.norm raced against "
+              "np.sqrt(np.sum(a ** 2)) on 100 million numbers)",
+              "The specialised np.linalg.norm computes a vector's length faster than "
+              "np.sqrt(np.sum(a ** 2)).",
+              "linalg_norm", "sqrt_sum_squares"),
+        _race("reductions-einsum-beats-multiply-sum", "001",
+              "001 §3.1 'Deep Dive: Einstein Summation' (row-wise sums of squares of a 1000 × 300 matrix "
+              "timed both ways)",
+              "np.einsum('ij,ij->i', A, A) computes the squared row norms faster than (A * A).sum(axis=1).",
+              "einsum_rows", "multiply_sum_rows", matrix=True),
     ]

@@ -18,6 +18,9 @@ import pytest  # noqa: E402
 
 from numperf import claims, family  # noqa: E402
 from numperf.families import layout  # noqa: E402
+from numperf.families.layout import _claims as layout_claims  # noqa: E402
+from numperf.families.layout import _figures as layout_figures  # noqa: E402
+from tests.families import analysis_imports  # noqa: E402
 
 FAM = layout.FAMILY
 SMALL = {"elements": 1000, "stride": 3, "rows": 6, "cols": 10}
@@ -36,6 +39,10 @@ def _inline(method, dtype="float64", **params):
 
 
 # --- kernels and checks ------------------------------------------------------------------------------
+
+def test_a_measuring_child_imports_neither_pandas_nor_matplotlib():
+    assert analysis_imports("numperf.families.layout") == []
+
 
 def test_family_is_registered_and_declares_its_parts():
     assert family.get("layout") is FAM
@@ -132,7 +139,7 @@ def test_memory_models_match_tracemalloc(order):
         model = method.memory(params, "float64", {})
         assert model.intermediate_bytes == 0
         if model.output_bytes == 0 or name in ("sum_rows", "sum_cols"):  # views and small results
-            assert peak <= model.output_bytes + layout.VIEW_BYTES_BOUND, (name, peak)
+            assert peak <= model.output_bytes + layout_claims.VIEW_BYTES_BOUND, (name, peak)
         else:
             assert 0.99 * model.output_bytes <= peak <= 1.01 * model.output_bytes + 4096, (name, peak)
         if name in VIEW[order] and not name.startswith("sum_"):
@@ -226,7 +233,7 @@ def test_view_copy_claims(claim_id, view, copy):
     assert _decide(claim_id, _pair(view, copy, view_ok=False))[0] == "fails"
     # a view whose call allocated data (traced above the bound) contradicts
     rows = _pair(view, copy)
-    rows[0]["traced_peak_bytes"] = 10 * layout.VIEW_BYTES_BOUND
+    rows[0]["traced_peak_bytes"] = 10 * layout_claims.VIEW_BYTES_BOUND
     assert _decide(claim_id, rows)[0] == "fails"
     # no memory reading: undecided, so inconclusive
     rows = _pair(view, copy)
@@ -338,7 +345,7 @@ def test_figures_render(tmp_path):
     handles, shown = _render(decls["layout_strided_sum"], runs, tmp_path / "strided.png")
     assert handles and len(shown) == 8 and shown["ns_per_item"].max() == pytest.approx(6.5)
     handles, shown = _render(decls["layout_view_copy"], runs, tmp_path / "view_copy.png")
-    assert handles and set(shown["ops"]) == set(layout.VIEW_COPY_PANELS)
+    assert handles and set(shown["ops"]) == set(layout_figures.VIEW_COPY_PANELS)
     for name in ("strided.png", "view_copy.png"):
         assert (tmp_path / name).stat().st_size > 10_000
     empty = runs[runs["method"] == "sum_rows"]

@@ -20,12 +20,17 @@ import pytest  # noqa: E402
 
 from numperf import claims, family  # noqa: E402
 from numperf.families import creation as C  # noqa: E402
+from tests.families import analysis_imports  # noqa: E402
 
 SMALL = {"rows": 30, "cols": 40}
 
 
 def fam():
     return family.get("creation")
+
+
+def test_a_measuring_child_imports_neither_pandas_nor_matplotlib():
+    assert analysis_imports("numperf.families.creation") == []
 
 
 @pytest.mark.parametrize("method", C.METHODS)
@@ -220,7 +225,7 @@ def _figure_rows():
 
 
 def test_figures_render(tmp_path):
-    from numperf import figures
+    from numperf import plotting as figures
 
     decls = C.figures()
     assert [d.name for d in decls] == ["creation_times", "creation_memory"]

@@ -19,10 +19,15 @@ import pytest  # noqa: E402
 
 from numperf import claims, family  # noqa: E402
 from numperf.families import reductions  # noqa: E402
+from tests.families import analysis_imports  # noqa: E402
 
 FAM = family.get("reductions")
 N = 30_000  # a multiple of the default cols (300): every method runs
 needs_cc = pytest.mark.skipif(reductions.compiler_path() is None, reason="no C compiler (cc) on PATH")
+
+
+def test_a_measuring_child_imports_neither_pandas_nor_matplotlib():
+    assert analysis_imports("numperf.families.reductions") == []
 
 
 def run(method: str, dtype: str = "float64", elements: int = N, **params):
@@ -231,7 +236,7 @@ def test_claims_have_unique_ids_and_cite_the_seeds():
     assert len({c.id for c in cs}) == len(cs) >= 4
     for c in cs:
         assert c.family == "reductions" and c.id.startswith("reductions-")
-        assert all(s in (reductions.SEED_001, reductions.SEED_002) for s in c.seed)
+        assert all(s in FAM.seeds for s in c.seed)
 
 
 @pytest.mark.parametrize("claim_id,numpy,c", [
@@ -268,7 +273,7 @@ def test_einsum_case_labels_name_the_matrix():
 # --- figure ----------------------------------------------------------------------------------------
 
 def test_figure_renders(tmp_path):
-    from numperf import figures
+    from numperf import plotting as figures
 
     rows = []
     for n in (10**5, 10**6, 10**7):

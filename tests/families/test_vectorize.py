@@ -21,12 +21,18 @@ import pytest  # noqa: E402
 
 from numperf import claims, family  # noqa: E402
 from numperf.families import vectorize as V  # noqa: E402
+from numperf.families.vectorize import _figures as V_figures  # noqa: E402
+from tests.families import analysis_imports  # noqa: E402
 
 SMALL = {"exp_sin": 500, "conditional": 500, "running_average": 144, "multiply": 500}
 
 
 def fam():
     return family.get("vectorize")
+
+
+def test_a_measuring_child_imports_neither_pandas_nor_matplotlib():
+    assert analysis_imports("numperf.families.vectorize") == []
 
 
 @pytest.mark.parametrize("workload", V.WORKLOADS)
@@ -316,7 +322,7 @@ def raw_runs(view: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_figures_render(tmp_path):
-    from numperf import figures
+    from numperf import plotting as figures
 
     decls = V.figures()
     assert [d.name for d in decls] == ["vectorize_speedup", "vectorize_list_memory"]
@@ -329,12 +335,12 @@ def test_figures_render(tmp_path):
         assert fig.legends, decl.name
         handles, shown = decl.draw({"runs": runs}, matplotlib.figure.Figure())
         assert handles and set(shown["workload"]) <= set(V.WORKLOADS) and "blas_version" not in shown
-    sp = V.speedup_frame({"runs": runs})
+    sp = V_figures.speedup_frame({"runs": runs})
     assert set(sp["workload"]) == set(V.WORKLOADS) and (sp["speedup"] > 1).all()
     assert sp.loc[sp["elements"] == 1000, "noisy"].all()
-    mem = V.list_memory_frame({"runs": runs})
+    mem = V_figures.list_memory_frame({"runs": runs})
     per = mem.groupby("measure")["bytes_per_element"].mean()
-    assert per[V.MEASURES[0]] == pytest.approx(8) and per[V.MEASURES[2]] == pytest.approx(32)
+    assert per[V_figures.MEASURES[0]] == pytest.approx(8) and per[V_figures.MEASURES[2]] == pytest.approx(32)
     assert [e.strip() for e in sorted(mem["elements"].unique())] == ["10,000 elements", "300,000 elements"]
 
 

@@ -17,9 +17,16 @@ import pytest  # noqa: E402
 
 from numperf import aggregate, claims, family  # noqa: E402
 from numperf.families import dtypes  # noqa: E402
+from numperf.families.dtypes import _claims as dtypes_claims  # noqa: E402
+from numperf.families.dtypes import _figures as dtypes_figures  # noqa: E402
+from tests.families import analysis_imports  # noqa: E402
 
 FAM = family.get("dtypes")
 N = 1000
+
+
+def test_a_measuring_child_imports_neither_pandas_nor_matplotlib():
+    assert analysis_imports("numperf.families.dtypes") == []
 
 
 def run(method: str, dtype: str, elements: int = N):
@@ -203,7 +210,7 @@ def test_claims_have_unique_ids_and_cite_the_seeds():
     cs = dtypes.claims()
     assert len({c.id for c in cs}) == len(cs) >= 4
     for c in cs:
-        assert c.family == "dtypes" and all(s in (dtypes.SEED_001, dtypes.SEED_003) for s in c.seed)
+        assert c.family == "dtypes" and all(s in FAM.seeds for s in c.seed)
         assert c.id.startswith("dtypes-")
 
 
@@ -276,7 +283,7 @@ def test_promotion_claim_decided_from_this_numpys_facts():
 def test_dtype_pairs_ratio_direction():
     scope = claims.Scope({"runs": aggregate.family_view(pd.DataFrame(
         [row("sum", "float32", 1e-3), row("sum", "float64", 3e-3)]), "dtypes")}, "h1", "wheel")
-    df = dtypes.dtype_pairs(scope, "float64", "float32")
+    df = dtypes_claims.dtype_pairs(scope, "float64", "float32")
     assert len(df) == 1
     r = df.iloc[0]
     assert r["ratio"] == pytest.approx(3.0) and r["low"] < 3.0 < r["high"]
@@ -295,7 +302,7 @@ def _sweep() -> list[dict]:
 
 @pytest.mark.parametrize("name", ["dtypes_throughput", "dtypes_bandwidth"])
 def test_figures_render(tmp_path, name):
-    from numperf import figures
+    from numperf import plotting as figures
 
     runs = pd.DataFrame(_sweep())
     fig = figures.draw(name, {"runs": runs})
@@ -307,7 +314,7 @@ def test_figures_render(tmp_path, name):
 
 
 def test_figure_without_rows_explains(tmp_path):
-    from numperf import figures
+    from numperf import plotting as figures
 
     fig = figures.draw("dtypes_throughput", {"runs": pd.DataFrame([_promotion_row()])})
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
@@ -315,5 +322,5 @@ def test_figure_without_rows_explains(tmp_path):
 
 
 def test_dtype_labels_sort_by_bytes():
-    labels = sorted(dtypes.dtype_label(d) for d in dtypes.DTYPES)
+    labels = sorted(dtypes_figures.dtype_label(d) for d in dtypes.DTYPES)
     assert labels == ["1 B int8", "2 B int16", "4 B float32", "4 B int32", "8 B float64", "8 B int64"]

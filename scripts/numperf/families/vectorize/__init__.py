@@ -14,7 +14,9 @@ alone (the seed's number, pointers only), the number objects it refers to, and t
 ``nbytes``. Loops are the slow side of every claim, not a hang: ``LOOP_MAX_ELEMENTS`` refuses sizes
 that would take minutes per call; the default sweep keeps one loop call at or below ~30 ms.
 
-Top-level imports: stdlib and numpy only (a measuring child imports this module).
+This package's ``__init__`` is the declaration a measuring child imports: stdlib and numpy only. The
+claims (``_claims``) and figures (``_figures``) import pandas, matplotlib and numperf's analysis modules;
+``claims()`` and ``figures()`` below import them on the analysis side only.
 """
 
 from __future__ import annotations
@@ -24,11 +26,10 @@ import sys
 
 import numpy as np
 
-from numperf.family import Check, Family, FigureDecl, MemoryModel, Method, Param, Skip
+from numperf import seeds
+from numperf.family import Check, Family, MemoryModel, Method, Param, Skip
 
 FAMILY_NAME = "vectorize"
-SEED_001 = "001_0e0fca5a6ccca26f.txt"
-SEED_002 = "002_966a0769f583f9c1.txt"
 LOOP, VECTORIZED = "python_loop", "numpy_vectorized"
 WORKLOADS = ("exp_sin", "conditional", "running_average", "multiply")
 #: Largest loop the family runs (one Python-level iteration per element: ~0.2-0.5 µs each, and
@@ -221,10 +222,6 @@ def numpy_vectorized(inputs, threads=1):
 
 # --- models -----------------------------------------------------------------------------------------
 
-def _itemsize(dtype: str) -> int:
-    return np.dtype(dtype).itemsize
-
-
 def list_result_bytes(n: int, dtype: str) -> int:
     """A list comprehension's result: header, grown pointer array and one new number object per item
     (ints up to 256 are shared by CPython, a handful)."""
@@ -237,7 +234,7 @@ def list_result_bytes(n: int, dtype: str) -> int:
 def input_bytes(params: dict, dtype: str) -> int:
     n = int(params["elements"])
     if params["workload"] == "multiply":
-        return n * _itemsize(dtype) + LIST_HEADER_BYTES + 8 * n + n * number_object_bytes(dtype)
+        return n * np.dtype(dtype).itemsize + LIST_HEADER_BYTES + 8 * n + n * number_object_bytes(dtype)
     return n * 8
 
 
@@ -265,7 +262,7 @@ def vectorized_memory(params: dict, dtype: str, options: dict) -> MemoryModel:
         inter = 8 * cols + n8  # the int64 divisor broadcasts: NumPy does not elide cumsum's buffer
     else:
         inter = 0
-        n8 = n * _itemsize(dtype)
+        n8 = n * np.dtype(dtype).itemsize
     return MemoryModel(input_bytes(params, dtype), inter, n8)
 
 
@@ -288,7 +285,7 @@ def _flops(method: str):
 def _bytes_moved(params: dict, dtype: str) -> float:
     """The unavoidable traffic: the input read once and the result written once."""
     n = int(params["elements"])
-    size = _itemsize(dtype) if params["workload"] == "multiply" else 8
+    size = np.dtype(dtype).itemsize if params["workload"] == "multiply" else 8
     return float(2 * n * size)
 
 
@@ -366,7 +363,7 @@ FAMILY = Family(
     name=FAMILY_NAME,
     description="Python loops against their vectorised NumPy forms (exp+sin, np.where, cumsum, "
                 "array arithmetic vs a list comprehension) and a Python list's memory against an array's",
-    seeds=(SEED_001, SEED_002),
+    seeds=seeds.names("001", "002"),
     params=(
         Param("workload", "str", "exp_sin", "which of the seed's loops: exp_sin, conditional, "
               "running_average or multiply", choices=WORKLOADS),
@@ -392,278 +389,16 @@ FAMILY = Family(
 )
 
 
-# --- claims -----------------------------------------------------------------------------------------
-
-#: "Much, much faster" / "eliminate Python loops": the vectorised form beats the loop by this factor.
-LARGE_FACTOR = 10.0
-#: sys.getsizeof of a list is ~8 bytes per element, like the array's buffer: ratio within these bounds.
-SHALLOW_RATIO_BOUNDS = (0.95, 1.15)
-#: "Several times": a list with its number objects takes at least this many times the array's bytes.
-SEVERAL = 3.0
-
-
-def _size_label(r) -> str:
-    n = int(r["elements"])
-    if r["workload"] == "running_average":
-        rows, cols = _safe_shape({"elements": n, "cols": int(r.get("cols") or 0)})
-        return f"{rows}×{cols}"
-    return f"{n:,}"
-
-
-def _label(r) -> str:
-    return f"{r['workload']} {_size_label(r)} {r['dtype']} t{int(r['threads'])}"
-
-
-def _ratios(scope, workload: str):
-    """Loop time / vectorised time per case of one workload (claims.speed_ratio: between-process
-    interval and the verdict for the vectorised form)."""
-    from numperf import claims as cl
-
-    df = cl.speed_ratio(scope, VECTORIZED, LOOP)
-    if df.empty or "workload" not in df:
-        return df.iloc[0:0]
-    return df[df["workload"] == workload].sort_values(["dtype", "threads", "elements"])
-
-
-def _speed_rule(workload: str, factor: float | None):
-    def cases(scope):
-        from numperf.claims import Case, at_least, from_verdict
-
-        out = []
-        for _, r in _ratios(scope, workload).iterrows():
-            if factor is None:
-                outcome = from_verdict(str(r["verdict"]), "faster", ("slower", "equivalent"))
-            else:
-                outcome = at_least(float(r["low"]), float(r["high"]), factor)
-            out.append(Case(_label(r), outcome, float(r["speedup"]), float(r["low"]), float(r["high"]),
-                            f"{workload} {r['dtype']}", f"verdict {r['verdict']}"))
-        return out
-    return cases
-
-
-def _fact_rows(scope):
-    """One runs row per (dtype, elements) of the multiply workload that carries the list facts."""
-    from numperf.claims import ok_rows
-
-    runs = ok_rows(scope)
-    col = "check_list_total_bytes"
-    if runs.empty or col not in runs or "workload" not in runs:
-        return runs.iloc[0:0] if not runs.empty else runs
-    rows = runs[(runs["workload"] == "multiply") & runs[col].notna()]
-    return rows.sort_values(["dtype", "elements", "method"]).drop_duplicates(["dtype", "elements"])
-
-
-def _shallow_cases(scope):
-    from numperf.claims import Case, within
-
-    out = []
-    for _, r in _fact_rows(scope).iterrows():
-        v = float(r["check_list_getsizeof_bytes"]) / float(r["check_array_nbytes"])
-        out.append(Case(f"multiply {int(r['elements']):,} {r['dtype']}", within(v, v, *SHALLOW_RATIO_BOUNDS),
-                        v, v, v, str(r["dtype"]),
-                        f"getsizeof {int(r['check_list_getsizeof_bytes']):,} B, nbytes "
-                        f"{int(r['check_array_nbytes']):,} B"))
-    return out
-
-
-def _deep_cases(scope):
-    """Facts (list + number objects vs nbytes) and the measured peaks of the two multiply methods (the
-    list comprehension's new list vs array * 2's new array), both at least SEVERAL times. The peaks are
-    tracemalloc's: peak RSS under-reports Python objects, whose allocator (pymalloc) refills the resident
-    arenas the previous call's list left behind."""
-    from numperf.claims import Case, at_least, ok_rows
-
-    out = []
-    for _, r in _fact_rows(scope).iterrows():
-        v = float(r["check_list_total_to_array_ratio"])
-        out.append(Case(f"multiply {int(r['elements']):,} {r['dtype']} (sizes)", at_least(v, v, SEVERAL),
-                        v, v, v, "sizes of the objects",
-                        f"list + objects {int(r['check_list_total_bytes']):,} B vs nbytes "
-                        f"{int(r['check_array_nbytes']):,} B"))
-    runs = ok_rows(scope)
-    if runs.empty or "workload" not in runs or "traced_peak_bytes" not in runs:
-        return out
-    mult = runs[runs["workload"] == "multiply"]
-    keys = [k for k in ("dtype", "threads", "elements", "cols") if k in mult]
-    cols = keys + ["traced_peak_bytes"]
-    both = mult[mult["method"] == LOOP][cols].merge(mult[mult["method"] == VECTORIZED][cols], on=keys,
-                                                    suffixes=("_list", "_array"))
-    for _, r in both.sort_values(keys).iterrows():
-        a, b = float(r["traced_peak_bytes_list"]), float(r["traced_peak_bytes_array"])
-        if not (np.isfinite(a) and np.isfinite(b) and b > 0):
-            continue
-        ratio = a / b
-        out.append(Case(f"multiply {int(r['elements']):,} {r['dtype']} (measured)",
-                        at_least(ratio, ratio, SEVERAL), ratio, ratio, ratio, "measured peaks",
-                        f"traced peak: list comprehension {a / 1e6:.3g} MB, array * 2 {b / 1e6:.3g} MB"))
-    return out
-
-
 def claims() -> list:
-    """Seed 001's (and 002's) statements about loops, vectorisation and lists."""
-    from numperf.claims import Claim, near
+    """Seed 001's (and 002's) statements about loops, vectorisation and lists (``_claims``; analysis
+    side)."""
+    from numperf.families.vectorize import _claims
 
-    speed = "runs.csv time_process_medians_s of python_loop and numpy_vectorized (claims.speed_ratio)"
-    return [
-        Claim("vectorize_exp_sin_large_factor", FAMILY_NAME, (SEED_001,),
-              "§2.3 Vectorization strategies (the golden rule: eliminate Python loops)",
-              f"Computing exp(x) + sin(x) as one NumPy expression is at least {LARGE_FACTOR:g}× faster than "
-              "a Python loop over the elements.",
-              speed, "loop time / vectorised time (×)",
-              f"A case supports when the low end of the speedup's 95% between-process interval reaches "
-              f"{LARGE_FACTOR:g}, contradicts when its high end stays below {LARGE_FACTOR:g}.",
-              "python_loop and numpy_vectorized with workload exp_sin", _speed_rule("exp_sin", LARGE_FACTOR)),
-        Claim("vectorize_where_beats_conditional_loop", FAMILY_NAME, (SEED_001,),
-              "§2.3 Exercise 4.1 (conditional operations)",
-              "np.where replaces an element loop with an if/else and is faster than it.",
-              speed, "loop time / np.where time (×)",
-              "A case supports when the verdict is 'faster' for np.where; 'slower' or 'equivalent' "
-              "contradicts; 'inconclusive' leaves it undecided.",
-              "python_loop and numpy_vectorized with workload conditional",
-              _speed_rule("conditional", None)),
-        Claim("vectorize_cumsum_beats_nested_loop", FAMILY_NAME, (SEED_001,),
-              "§2.3 Exercise 4.2 (cumulative operations)",
-              "Row-wise running averages from np.cumsum are faster than a nested loop of np.mean over "
-              "row prefixes.",
-              speed, "loop time / cumsum time (×)",
-              "A case supports when the verdict is 'faster' for cumsum; 'slower' or 'equivalent' "
-              "contradicts; 'inconclusive' leaves it undecided.",
-              "python_loop and numpy_vectorized with workload running_average",
-              _speed_rule("running_average", None)),
-        Claim("vectorize_array_beats_list_comprehension", FAMILY_NAME, (SEED_001, SEED_002),
-              "001 §1.1 (list comprehension vs NumPy: 'much, much faster'); 002 'NumPy can be really fast'",
-              f"Doubling a NumPy array is at least {LARGE_FACTOR:g}× faster than a list comprehension "
-              "doubling a Python list of the same numbers.",
-              speed, "list comprehension time / array time (×)",
-              f"A case supports when the low end of the speedup's interval reaches {LARGE_FACTOR:g}, "
-              f"contradicts when its high end stays below {LARGE_FACTOR:g}.",
-              "python_loop and numpy_vectorized with workload multiply",
-              _speed_rule("multiply", LARGE_FACTOR)),
-        Claim("vectorize_list_getsizeof_like_array", FAMILY_NAME, (SEED_001,),
-              "§1.1 (memory of a list vs an array by sys.getsizeof)",
-              "By sys.getsizeof, a Python list of N numbers takes about 8 bytes per element, like the "
-              "array's buffer; the fixed overheads are negligible.",
-              "runs.csv check_list_getsizeof_bytes and check_array_nbytes (multiply workload)",
-              "sys.getsizeof(list) / array nbytes",
-              f"A case supports when the ratio lies within {SHALLOW_RATIO_BOUNDS[0]:g}–"
-              f"{SHALLOW_RATIO_BOUNDS[1]:g}, contradicts otherwise (sizes are exact: no interval).",
-              "the multiply workload (its check records the list facts)", _shallow_cases,
-              badness=near(1.0)),
-        Claim("vectorize_list_objects_several_times_array", FAMILY_NAME, (SEED_001,),
-              "§1.1 note (sys.getsizeof does not count the objects a list refers to)",
-              f"Counting the number objects it refers to, a Python list takes at least {SEVERAL:g}× the "
-              "memory of the array holding the same values.",
-              "runs.csv check_list_total_bytes / check_array_nbytes, and traced_peak_bytes of the "
-              "multiply workload's two methods",
-              "list bytes / array bytes (×)",
-              f"Two kinds of case, each supporting at {SEVERAL:g}× or more and contradicting below: the "
-              "sizes of the objects (list + its distinct number objects vs nbytes) and tracemalloc's "
-              "peak of one call (the list comprehension's new list vs array * 2's new array; peak RSS "
-              "is not used: pymalloc refills arenas a previous call freed, so RSS under-reports the "
-              "list). Both are deterministic: no interval.",
-              "the multiply workload with both methods", _deep_cases),
-    ]
-
-
-# --- figures ----------------------------------------------------------------------------------------
-
-def speedup_frame(tables: dict):
-    """Loop / vectorised speedup per host, backend and case, with the noisy flag of either row."""
-    import pandas as pd
-
-    from numperf import claims as cl
-
-    runs = tables.get("runs", pd.DataFrame())
-    if runs is None or runs.empty or "workload" not in runs:
-        return pd.DataFrame()
-    parts = []
-    for (host, backend), g in runs.groupby(["host_id", "backend"], sort=True):
-        df = cl.speed_ratio(cl.Scope({"runs": g}, str(host), str(backend)), VECTORIZED, LOOP)
-        if df.empty:
-            continue
-        keys = [k for k in cl.case_keys(g) if k in df]
-        noisy = g.assign(noisy=g["noisy"].map(lambda v: str(v).strip().lower() in ("true", "1", "1.0"))
-                         if "noisy" in g else False).groupby(keys, as_index=False)["noisy"].any()
-        parts.append(df.merge(noisy, on=keys, how="left").assign(host_id=host, backend=backend))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-
-def _shown(tables: dict, workloads):
-    """The ok runs rows a figure drew from (for the footnote naming hosts, BLAS and numpy)."""
-    runs = tables["runs"]
-    return runs[(runs["status"] == "ok") & runs["workload"].isin(list(workloads))]
-
-
-def _draw_speedup(tables, fig):
-    from numperf import plotting as F
-
-    df = speedup_frame(tables)
-    if df.empty:
-        F.message(fig, "No workload measured with both python_loop and numpy_vectorized: nothing to "
-                        "compare.")
-        return None, None
-    handles, _ = F.facet_lines(fig, df, x="elements", y="speedup", xlabel="elements (running_average: of "
-                               "the matrix)", ylabel="loop time / vectorised time (×)", panels=("dtype",),
-                               lines="workload", styles=None, ci=("low", "high"), ref=LARGE_FACTOR,
-                               ref_label=f"{LARGE_FACTOR:g}× (the 'large factor' of the claims)")
-    return handles, _shown(tables, df["workload"].unique())
-
-
-MEASURES = ("array nbytes", "list: sys.getsizeof (the seed's number)", "list + its number objects",
-            "tracemalloc peak of one call: array * 2", "tracemalloc peak of one call: list comprehension")
-
-
-def list_memory_frame(tables: dict):
-    """Bytes per element of the multiply workload: the facts and the two methods' measured peaks."""
-    import pandas as pd
-
-    runs = tables.get("runs", pd.DataFrame())
-    if runs is None or runs.empty or "check_list_total_bytes" not in runs or "workload" not in runs:
-        return pd.DataFrame()
-    ok = runs[(runs["status"] == "ok") & (runs["workload"] == "multiply")]
-    rows = []
-    for _, r in ok.iterrows():
-        n = float(r["elements"])
-        base = {"host_id": r["host_id"], "backend": r["backend"], "dtype": r["dtype"],
-                # right-aligned in a fixed width, so that the string order of the bars is the numeric one
-                "elements": f"{int(n):>14,} elements", "noisy": False}  # sizes, not timings
-        if pd.notna(r.get("check_list_total_bytes")):
-            facts = ("check_array_nbytes", "check_list_getsizeof_bytes", "check_list_total_bytes")
-            rows += [{**base, "measure": m, "bytes_per_element": float(r[c]) / n}
-                     for m, c in zip(MEASURES[:3], facts, strict=True)]
-        traced = r.get("traced_peak_bytes")
-        if traced is not None and pd.notna(traced):
-            which = MEASURES[3] if r["method"] == VECTORIZED else MEASURES[4]
-            rows.append({**base, "measure": which, "bytes_per_element": float(traced) / n})
-    df = pd.DataFrame(rows)
-    if df.empty:
-        return df
-    df["order"] = df["measure"].map(MEASURES.index)
-    df = df.sort_values(["order"]).drop_duplicates(["host_id", "backend", "dtype", "elements", "measure"])
-    return df.drop(columns="order")
-
-
-def _draw_list_memory(tables, fig):
-    from numperf import plotting as F
-
-    df = list_memory_frame(tables)
-    if df.empty:
-        F.message(fig, "The multiply workload was not measured: no list or array memory to show.")
-        return None, None
-    df["measure"] = df["measure"].map(lambda m: f"{MEASURES.index(m) + 1}. {m}")
-    handles, _ = F.facet_bars(fig, df, category="elements", value="bytes_per_element",
-                              ylabel="bytes per element", panels=("dtype",),
-                              hue="measure", log=False)
-    return handles, _shown(tables, ["multiply"])
+    return list(_claims.CLAIMS)
 
 
 def figures() -> list:
-    return [
-        FigureDecl("vectorize_speedup", "Vectorisation speedup over Python loops",
-                   "Loop time over vectorised time per workload against size, 95% between-process "
-                   "intervals; the grey line is the 10× bound of the speed claims.", _draw_speedup),
-        FigureDecl("vectorize_list_memory", "Python list vs NumPy array memory",
-                   "Bytes per element: the array, the list as sys.getsizeof sees it, the list with its "
-                   "number objects, and tracemalloc's peak of one call of each multiply method.",
-                   _draw_list_memory),
-    ]
+    """The speedup and list-memory figures (``_figures``; analysis side)."""
+    from numperf.families.vectorize import _figures
+
+    return _figures.figures()
