@@ -1,4 +1,4 @@
-"""Shared fixtures: the repository root and a helper that runs the real numperf CLI."""
+"""Shared fixtures: the repository root and helpers that run the real numperf CLI and the real Snakemake."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+#: The real snakemake on this checkout's workflow, in a fresh process of this interpreter.
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile")]
+
 
 def run_numperf(*args, check=True, env=None, timeout=600):
     """Run ``python -m numperf ARGS`` in a fresh process; return the CompletedProcess."""
@@ -20,6 +23,17 @@ def run_numperf(*args, check=True, env=None, timeout=600):
     if check and proc.returncode != 0:
         raise AssertionError(f"numperf {' '.join(map(str, args))} failed ({proc.returncode}):\n"
                              f"{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def snakemake(workdir: Path, *args, check=True, timeout=600, env=None):
+    """Run the real snakemake in ``workdir`` on 2 cores; return the CompletedProcess."""
+    proc = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(map(str, args))} failed:\n{proc.stdout[-4000:]}\n"
+                             f"{proc.stderr[-6000:]}")
     return proc
 
 

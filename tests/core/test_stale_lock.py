@@ -17,8 +17,7 @@ import time
 import pandas as pd
 
 from numperf import locks
-from tests.conftest import REPO, run_numperf
-from tests.test_workflow import SNAKEMAKE, snakemake
+from tests.conftest import REPO, SNAKEMAKE, run_numperf, snakemake
 
 ENV = {"NUMPERF_HOST_ID": "locktest"}
 

@@ -14,8 +14,7 @@ import pytest
 import yaml
 
 from numperf import aggregate, config, metadata, record, runner
-from tests.conftest import run_numperf
-from tests.test_workflow import SNAKEMAKE, snakemake
+from tests.conftest import SNAKEMAKE, run_numperf, snakemake
 
 BIG = ["--method", "broadcast", "--param", "n=2000", "--param", "d=100"]  # a 3.2 GB difference array
 

@@ -11,8 +11,7 @@ import pytest
 import yaml
 
 from numperf import claims, family, figures
-from tests.conftest import REPO
-from tests.test_workflow import snakemake
+from tests.conftest import REPO, snakemake
 
 DEFAULT = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 

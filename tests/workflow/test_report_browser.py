@@ -21,8 +21,7 @@ import pytest
 from PIL import Image
 
 from numperf import figures, findings
-from tests.conftest import REPO
-from tests.test_workflow import snakemake
+from tests.conftest import REPO, snakemake
 
 CHROMIUM = "/usr/lib/chromium/chromium"  # the binary behind Debian's /usr/bin/chromium wrapper
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
