@@ -1,4 +1,8 @@
-"""The real Snakemake workflow on a tiny config in a temporary directory."""
+"""The real Snakemake workflow on a tiny config in a temporary directory.
+
+Most tests read the session's one run of config/tiny.yaml (``tiny_sweep`` in tests/conftest.py,
+shared with the report's browser test); the one that re-runs snakemake there works on a copy of it
+(``tiny_sweep_copy``), and two hosts merging make runs of their own."""
 
 from __future__ import annotations
 
@@ -10,24 +14,13 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
 import yaml
 
 from tests.conftest import REPO, run_numperf, snakemake
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """One real run of the tiny sweep, shared by the tests below."""
-    work = tmp_path_factory.mktemp("sweep")
-    shutil.copy(REPO / "config" / "tiny.yaml", work / "tiny.yaml")
-    env = {"NUMPERF_HOST_ID": "testhost"}
-    first = snakemake(work, "--configfile", work / "tiny.yaml", env=env)
-    return work, env, first
-
-
-def test_sweep_produces_tables_figures_and_a_row_per_case(tiny_run):
-    work, _, _ = tiny_run
+def test_sweep_produces_tables_figures_and_a_row_per_case(tiny_sweep):
+    work = tiny_sweep.work
     runs = pd.read_csv(work / "results" / "tables" / "runs.csv")
     # 2 sizes x 2 dtypes x 2 threads x 3 methods
     assert len(runs) == 24
@@ -66,8 +59,8 @@ def test_sweep_produces_tables_figures_and_a_row_per_case(tiny_run):
             assert (work / "results" / "figures" / f"{name}.png").stat().st_size > 10_000
 
 
-def test_processes_run_in_rounds_spread_over_the_sweep(tiny_run):
-    work, _, _ = tiny_run
+def test_processes_run_in_rounds_spread_over_the_sweep(tiny_sweep):
+    work = tiny_sweep.work
     records = work / "results" / "testhost" / "wheel" / "records"
     starts = {}
     for path in records.glob("*/p*.json"):
@@ -82,16 +75,15 @@ def test_processes_run_in_rounds_spread_over_the_sweep(tiny_run):
     assert len(skipped) == 4 and all(not (p / "p1.json").exists() for p in skipped)
 
 
-def test_second_invocation_does_nothing(tiny_run):
-    work, env, _ = tiny_run
-    proc = snakemake(work, "--configfile", work / "tiny.yaml", "--dry-run", env=env)
+def test_second_invocation_does_nothing(tiny_sweep):
+    proc = tiny_sweep.snakemake("--configfile", tiny_sweep.config, "--dry-run")
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_a_code_change_reruns_the_batches(tiny_run, tmp_path):
+def test_a_code_change_reruns_the_batches(tiny_sweep, tmp_path):
     """The package's digest is a param of the measuring rules: edit any source file and the next
     run measures again (the batches then re-measure every record older code wrote)."""
-    work, env, _ = tiny_run
+    work, env = tiny_sweep.work, tiny_sweep.env
     copy = tmp_path / "repo"
     for part in ("workflow", "scripts"):
         shutil.copytree(REPO / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
@@ -117,8 +109,8 @@ def _measured(work: Path) -> int:
     return sum(not c["reused"] for p in batches.glob("*.json") for c in json.loads(p.read_text())["cases"])
 
 
-def test_changing_one_parameter_measures_only_the_cases_it_touches(tiny_run):
-    work, env, _ = tiny_run
+def test_changing_one_parameter_measures_only_the_cases_it_touches(tiny_sweep_copy):
+    work, env = tiny_sweep_copy.work, tiny_sweep_copy.env
     cfg = (work / "tiny.yaml").read_text().replace("methods: [broadcast, gemm_trick, blocked]",
                                                     "methods: [broadcast, gemm_trick, blocked, chunked]")
     (work / "more.yaml").write_text(cfg)
@@ -133,14 +125,11 @@ def test_changing_one_parameter_measures_only_the_cases_it_touches(tiny_run):
     snakemake(work, "--configfile", work / "less.yaml", env=env)
     assert _measured(work) == 0
     assert len(pd.read_csv(work / "results" / "tables" / "runs.csv")) == 32
-    snakemake(work, "--configfile", work / "tiny.yaml", env=env)  # back to the tiny sweep's outputs
 
 
-def test_report_holds_every_figure_and_table(tiny_run):
-    work, env, _ = tiny_run
-    snakemake(work, "--configfile", work / "tiny.yaml", "--report", work / "results" / "report.html",
-              env=env)
-    html = (work / "results" / "report.html").read_text()
+def test_report_holds_every_figure_and_table(tiny_sweep):
+    work = tiny_sweep.work
+    html = tiny_sweep.report.read_text()  # built by the fixture as `make report` builds it
     from numperf import figures
 
     for name, fig in figures.FIGURES.items():
@@ -151,17 +140,17 @@ def test_report_holds_every_figure_and_table(tiny_run):
     assert (work / "results" / "key_findings.rst").exists() and "Key findings" in html
 
 
-def test_figures_rebuild_from_stored_records_only(tiny_run):
-    work, env, _ = tiny_run
-    stored = tmp_copy = work.parent / "stored"
-    shutil.copytree(work / "results", tmp_copy / "results",
+def test_figures_rebuild_from_stored_records_only(tiny_sweep, tmp_path):
+    work = tiny_sweep.work
+    stored = tmp_path / "stored"
+    shutil.copytree(work / "results", stored / "results",
                     ignore=shutil.ignore_patterns("tables", "figures", "report.html"))
     proc = snakemake(stored, "--configfile", work / "tiny.yaml", "--config", "stored_only=True",
                      env={"NUMPERF_HOST_ID": "elsewhere"})
     out = proc.stdout + proc.stderr
     assert "run_batch" not in out and "calibrate" not in out
     runs = pd.read_csv(stored / "results" / "tables" / "runs.csv")
-    assert len(runs) >= 24 and set(runs["host_id"]) == {"testhost"}
+    assert len(runs) == 24 and set(runs["host_id"]) == {"testhost"}
     assert (stored / "results" / "figures" / "time_vs_n.png").exists()
 
 
