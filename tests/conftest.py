@@ -16,6 +16,21 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+#: Fixtures whose tests are slow whatever else they do: they run the real snakemake.
+SLOW_FIXTURES = {"tiny_sweep", "tiny_sweep_copy"}
+#: Markers that imply ``slow``: a SLURM cluster, Debian's BLAS interpreters.
+SLOW_MARKERS = {"slurm", "backends"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` (see pyproject.toml) every test that uses the shared sweep or needs a cluster or
+    Debian's BLAS, wherever it lives, so that ``-m "not slow"`` never starts one by accident."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or any(
+                item.get_closest_marker(name) for name in SLOW_MARKERS):
+            item.add_marker(pytest.mark.slow)
+
+
 #: The real snakemake on this checkout's workflow, in a fresh process of this interpreter.
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile")]
 

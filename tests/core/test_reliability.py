@@ -25,6 +25,7 @@ def test_allocation_past_the_limit_ends_as_oom(run_case):
     assert record.validation_errors(rec) == []
 
 
+@pytest.mark.slow
 def test_case_past_its_time_limit_ends_as_timeout(run_case):
     t0 = time.monotonic()
     rec = run_case(*BIG, "--time-limit-s", 2, "--repeats", 50)
@@ -135,6 +136,7 @@ def test_bad_config_is_refused_naming_the_key(change, named):
     assert named in str(err.value)
 
 
+@pytest.mark.slow
 def test_bad_config_stops_snakemake_before_any_job(tmp_path):
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump({**BASE, "dtypes": ["float16"]}))
     proc = snakemake(tmp_path, "--configfile", tmp_path / "bad.yaml", check=False)
@@ -143,6 +145,7 @@ def test_bad_config_stops_snakemake_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.slow
 def test_sweep_killed_with_sigkill_leaves_no_partial_record_and_rerun_completes(tmp_path):
     cfg = {"families": {"distances": {"grid": [{"n": 400, "d": 30}, {"n": 800, "d": 30}],
                                       "methods": ["gemm_trick", "blocked", "broadcast_einsum"]}},
@@ -173,6 +176,7 @@ def test_sweep_killed_with_sigkill_leaves_no_partial_record_and_rerun_completes(
     assert Path(tmp_path / "results" / "tables" / "runs.csv").exists()
 
 
+@pytest.mark.slow
 def test_no_config_string_reaches_a_shell(tmp_path):
     """An exclusion reason full of shell syntax travels as JSON (case list -> record), never through a
     shell: it arrives verbatim and runs nothing."""
@@ -185,6 +189,7 @@ def test_no_config_string_reaches_a_shell(tmp_path):
     assert not list(tmp_path.rglob("pwned*"))
 
 
+@pytest.mark.slow
 def test_a_batch_reuses_a_record_only_when_the_same_code_measured_it(tmp_path):
     """Same spec and process, same package sources: reused. A record that other code measured
     (its code digest differs, as after any edit) is measured again, never silently kept."""

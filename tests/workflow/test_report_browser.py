@@ -26,9 +26,9 @@ CHROMIUM = "/usr/lib/chromium/chromium"  # the binary behind Debian's /usr/bin/c
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 WINDOW = (1400, 1000)
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-    reason="Debian's chromium and chromium-driver are not installed (`make browser`, as root)")
+    reason="Debian's chromium and chromium-driver are not installed (`make browser`, as root)")]
 
 
 @pytest.fixture(scope="module")

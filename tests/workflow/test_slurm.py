@@ -34,7 +34,7 @@ import yaml
 
 from tests.conftest import REPO, snakemake
 
-pytestmark = pytest.mark.slurm
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 SCRIPT = REPO / ".ci" / "slurm-localhost.sh"
 PROFILE = "workflow/profiles/slurm-localhost"  # relative to REPO, exactly as documented

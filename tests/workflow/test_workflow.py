@@ -14,9 +14,12 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from tests.conftest import REPO, run_numperf, snakemake
+
+pytestmark = pytest.mark.slow  # every test here reads or makes a real snakemake run
 
 
 def test_sweep_produces_tables_figures_and_a_row_per_case(tiny_sweep):
