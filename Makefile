@@ -13,7 +13,7 @@ REPORT := --report results/report.html --report-stylesheet workflow/report/style
 # A lock left by a killed run (no Snakemake alive here) is removed, saying so; a live run's lock stays.
 UNLOCK_STALE := $(BIN)/numperf unlock-stale
 
-.PHONY: run test setup backends browser sweep report figures backends-run stability lint clean-results
+.PHONY: run test test-quick setup backends browser sweep report figures backends-run stability lint clean-results
 
 setup: $(STAMP)
 
@@ -55,6 +55,11 @@ backends-run: setup backends
 
 test: setup backends browser
 	$(BIN)/python -m pytest
+
+# The tests not marked slow (no real snakemake, SLURM, browser or Debian BLAS; each under ~2 s):
+# meant to stay under two minutes, for the edit-test loop. `make test` (CI) still runs everything.
+test-quick: setup
+	$(BIN)/python -m pytest -m "not slow"
 
 # The A/A check: config/stability.yaml twice under two host labels, compared (false-difference
 # rate and the smallest effect this host resolves); results in results/stability/.

@@ -51,6 +51,7 @@ def test_the_old_within_process_bootstrap_would_not_cover():
     assert hits / trials < 0.6
 
 
+@pytest.mark.slow
 def test_identical_work_rarely_gets_a_faster_verdict_and_differences_are_found():
     rng = np.random.default_rng(3)
     same, differ = [], []

@@ -32,10 +32,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import REPO
-from tests.test_workflow import snakemake
+from tests.conftest import REPO, snakemake
 
-pytestmark = pytest.mark.slurm
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 SCRIPT = REPO / ".ci" / "slurm-localhost.sh"
 PROFILE = "workflow/profiles/slurm-localhost"  # relative to REPO, exactly as documented

@@ -52,6 +52,7 @@ def case_lists(root, host, *args, settings=()) -> dict[str, list[str]]:
     return out, proc
 
 
+@pytest.mark.slow
 def test_a_users_configfile_stands_alone(checkout):
     # names none of the default's methods and no `exclude`: the default's broadcast exclusions
     # must not be merged in (they were, and were refused as impossible)
@@ -73,6 +74,7 @@ def test_a_users_configfile_stands_alone(checkout):
     assert len(lists["t1"]) == 3 and all("_float32_" in i for i in lists["t1"])
 
 
+@pytest.mark.slow
 def test_without_configfile_the_default_is_used(checkout):
     proc = dry_run(checkout, "--config", "host_id=default")
     out = proc.stdout + proc.stderr
@@ -81,6 +83,7 @@ def test_without_configfile_the_default_is_used(checkout):
         assert f"results/default/wheel/batches/{batch}.json" in out, batch
 
 
+@pytest.mark.slow
 def test_errors_name_the_given_configfile(checkout):
     (checkout / "bad.yaml").write_text(yaml.safe_dump({**BASE, "seed": -7}))
     proc = dry_run(checkout, "--configfile", "bad.yaml", "--config", "repeats=3")

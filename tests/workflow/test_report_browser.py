@@ -21,28 +21,21 @@ import pytest
 from PIL import Image
 
 from numperf import figures, findings
-from tests.conftest import REPO
-from tests.test_workflow import snakemake
 
 CHROMIUM = "/usr/lib/chromium/chromium"  # the binary behind Debian's /usr/bin/chromium wrapper
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 WINDOW = (1400, 1000)
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-    reason="Debian's chromium and chromium-driver are not installed (`make browser`, as root)")
+    reason="Debian's chromium and chromium-driver are not installed (`make browser`, as root)")]
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    """The tiny sweep run by the real Snakemake and its report built as `make report` builds it."""
-    work = tmp_path_factory.mktemp("browser")
-    shutil.copy(REPO / "config" / "tiny.yaml", work / "tiny.yaml")
-    env = {"NUMPERF_HOST_ID": "browserhost"}
-    snakemake(work, "--configfile", work / "tiny.yaml", env=env)
-    snakemake(work, "--configfile", work / "tiny.yaml", "--report", work / "results" / "report.html",
-              "--report-stylesheet", REPO / "workflow" / "report" / "style.css", env=env)
-    return work
+def report(tiny_sweep):
+    """The tiny sweep run by the real Snakemake with its report built as `make report` builds it
+    (the session's shared run: tests/conftest.py)."""
+    return tiny_sweep.work
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,7 @@ import pytest
 import yaml
 
 from numperf import claims, family, figures
-from tests.conftest import REPO
-from tests.test_workflow import snakemake
+from tests.conftest import REPO, snakemake
 
 DEFAULT = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
@@ -59,6 +58,7 @@ def test_the_default_config_has_a_block_for_every_family():
     assert set(DEFAULT["families"]) == set(family.registry())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(family.registry()))
 def test_every_family_has_ok_rows_with_its_parameters(family_run, name):
     _, runs, _ = family_run
@@ -71,6 +71,7 @@ def test_every_family_has_ok_rows_with_its_parameters(family_run, name):
     assert rows.loc[rows["status"] == "ok", "time_median_s"].gt(0).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n, f in figures.FIGURES.items()])
 def test_every_figure_is_drawn_from_the_run(family_run, name):
     work, _, _ = family_run
@@ -78,6 +79,7 @@ def test_every_figure_is_drawn_from_the_run(family_run, name):
     assert png.exists() and png.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_every_family_has_claims_decided_from_this_run(family_run):
     _, _, decided = family_run
     assert len(decided) == len(claims.registry()) >= 25
@@ -88,6 +90,7 @@ def test_every_family_has_claims_decided_from_this_run(family_run):
             assert (mine["verdict"] != "not measured").any(), mine[["claim_id", "verdict"]]
 
 
+@pytest.mark.slow
 def test_report_has_a_category_per_family(family_run):
     work, _, _ = family_run
     shutil.rmtree(work / ".snakemake" / "locks", ignore_errors=True)

@@ -15,10 +15,10 @@ import subprocess
 import time
 
 import pandas as pd
+import pytest
 
 from numperf import locks
-from tests.conftest import REPO, run_numperf
-from tests.test_workflow import SNAKEMAKE, snakemake
+from tests.conftest import REPO, SNAKEMAKE, run_numperf, snakemake
 
 ENV = {"NUMPERF_HOST_ID": "locktest"}
 
@@ -27,6 +27,7 @@ def _records(work):
     return list((work / "results" / "locktest" / "wheel" / "records").glob("*/*.json"))
 
 
+@pytest.mark.slow
 def test_stale_lock_is_unlocked_and_a_live_one_is_kept(tmp_path):
     shutil.copy(REPO / "config" / "tiny.yaml", tmp_path / "tiny.yaml")
     proc = subprocess.Popen([*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", "--configfile",

@@ -27,6 +27,7 @@ print(json.dumps({{"peaks": raw["peak_rss_bytes"],
 """
 
 
+@pytest.mark.slow
 def test_peak_rss_sees_a_known_allocation_and_not_the_parents_high_water_mark():
     hog = np.ones(1_500_000_000 // 8)  # the parent holds 1.5 GB resident while the child runs
     env = {"PATH": "/usr/bin:/bin"}  # the default allocator: timed_runs fixes its threshold itself
@@ -175,6 +176,7 @@ def test_interference_sees_a_real_busy_process():
     assert noise["other_cpu_s"] / noise["cpu_capacity_s"] >= 0.8 / noise["cpus"]
 
 
+@pytest.mark.slow
 def test_a_case_measured_beside_a_busy_process_is_flagged_noisy_with_the_reason(run_case):
     from numperf import aggregate
 

@@ -14,9 +14,10 @@ import pytest
 import yaml
 
 from numperf import aggregate, config, metadata, record, runner
-from tests.conftest import run_numperf
-from tests.test_workflow import SNAKEMAKE, snakemake
+from tests.conftest import SNAKEMAKE, run_numperf, snakemake
 
+#: Only the tables as target: what the workflow tests here check, without drawing every figure.
+TABLES_ONLY = ("--", "results/tables/runs.csv")
 BIG = ["--method", "broadcast", "--param", "n=2000", "--param", "d=100"]  # a 3.2 GB difference array
 
 
@@ -26,6 +27,7 @@ def test_allocation_past_the_limit_ends_as_oom(run_case):
     assert record.validation_errors(rec) == []
 
 
+@pytest.mark.slow
 def test_case_past_its_time_limit_ends_as_timeout(run_case):
     t0 = time.monotonic()
     rec = run_case(*BIG, "--time-limit-s", 2, "--repeats", 50)
@@ -136,6 +138,7 @@ def test_bad_config_is_refused_naming_the_key(change, named):
     assert named in str(err.value)
 
 
+@pytest.mark.slow
 def test_bad_config_stops_snakemake_before_any_job(tmp_path):
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump({**BASE, "dtypes": ["float16"]}))
     proc = snakemake(tmp_path, "--configfile", tmp_path / "bad.yaml", check=False)
@@ -144,6 +147,7 @@ def test_bad_config_stops_snakemake_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.slow
 def test_sweep_killed_with_sigkill_leaves_no_partial_record_and_rerun_completes(tmp_path):
     cfg = {"families": {"distances": {"grid": [{"n": 400, "d": 30}, {"n": 800, "d": 30}],
                                       "methods": ["gemm_trick", "blocked", "broadcast_einsum"]}},
@@ -166,7 +170,8 @@ def test_sweep_killed_with_sigkill_leaves_no_partial_record_and_rerun_completes(
         record.load_record(path)  # complete and valid, never torn
     assert not [p for p in records.glob("*/*") if p.suffix != ".json"], "temporary files left behind"
     snakemake(tmp_path, "--unlock", "--configfile", tmp_path / "c.yaml", env={"NUMPERF_HOST_ID": "killed"})
-    rerun = snakemake(tmp_path, "--configfile", tmp_path / "c.yaml", env={"NUMPERF_HOST_ID": "killed"})
+    rerun = snakemake(tmp_path, "--configfile", tmp_path / "c.yaml", *TABLES_ONLY,
+                      env={"NUMPERF_HOST_ID": "killed"})
     assert len(list(records.glob("*/*.json"))) == 24 and rerun.returncode == 0
     manifests = [json.loads(p.read_text()) for p in (records.parent / "batches").glob("*.json")]
     measured = sum(not c["reused"] for m in manifests for c in m["cases"])
@@ -174,18 +179,20 @@ def test_sweep_killed_with_sigkill_leaves_no_partial_record_and_rerun_completes(
     assert Path(tmp_path / "results" / "tables" / "runs.csv").exists()
 
 
+@pytest.mark.slow
 def test_no_config_string_reaches_a_shell(tmp_path):
     """An exclusion reason full of shell syntax travels as JSON (case list -> record), never through a
     shell: it arrives verbatim and runs nothing."""
     reason = "it's $(touch pwned); `touch pwned2`"
     cfg = block(methods=["blocked", "gemm_trick"], exclude=[{"method": "blocked", "reason": reason}])
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
-    snakemake(tmp_path, "--configfile", tmp_path / "c.yaml", env={"NUMPERF_HOST_ID": "quoted"})
+    snakemake(tmp_path, "--configfile", tmp_path / "c.yaml", *TABLES_ONLY, env={"NUMPERF_HOST_ID": "quoted"})
     runs = pd.read_csv(tmp_path / "results" / "tables" / "runs.csv")
     assert runs.loc[runs["method"] == "blocked", "reason"].tolist() == [f"excluded: {reason}"]
     assert not list(tmp_path.rglob("pwned*"))
 
 
+@pytest.mark.slow
 def test_a_batch_reuses_a_record_only_when_the_same_code_measured_it(tmp_path):
     """Same spec and process, same package sources: reused. A record that other code measured
     (its code digest differs, as after any edit) is measured again, never silently kept."""
