@@ -13,7 +13,8 @@ from tests.conftest import run_numperf
 @pytest.mark.parametrize("method", ["broadcast", "gemm_trick", "blocked", "chunked"])
 def test_record_has_every_part_and_validates(run_case, method):
     options = ("--option", "chunk_rows=64") if method == "chunked" else ()
-    rec = run_case("--method", method, "--param", "n=300", "--param", "m=200", "--param", "d=20",
+    rec = run_case("--family", "distances",
+                   "--method", method, "--param", "n=300", "--param", "m=200", "--param", "d=20",
                    "--dtype", "float32", "--repeats", 3, "--warmup", 1, *options)
     assert record.validation_errors(rec) == []
     assert rec["status"] == "ok", rec["reason"]
@@ -37,7 +38,8 @@ def test_record_has_every_part_and_validates(run_case, method):
 
 def test_thread_mismatch_is_caught(run_case):
     # OpenBLAS caps its pool (64 for the wheel): the read-back differs from the request.
-    rec = run_case("--method", "gemm_trick", "--param", "n=50", "--param", "d=5", "--threads", 512,
+    rec = run_case("--family", "distances",
+                   "--method", "gemm_trick", "--param", "n=50", "--param", "d=5", "--threads", 512,
                    "--repeats", 1)
     assert rec["status"] == "invalid"
     assert rec["reason"].startswith("thread_mismatch: requested 512")
@@ -45,28 +47,33 @@ def test_thread_mismatch_is_caught(run_case):
 
 
 def test_fewer_cpus_than_threads_refuses_to_run(run_case):
-    rec = run_case("--method", "gemm_trick", "--param", "n=50", "--param", "d=5", "--threads", 2,
+    rec = run_case("--family", "distances",
+                   "--method", "gemm_trick", "--param", "n=50", "--param", "d=5", "--threads", 2,
                    "--allocated-cpus", 1)
     assert rec["status"] == "invalid" and rec["reason"].startswith("thread_allocation")
     assert rec["timing"] is None
 
 
 def test_over_budget_case_is_a_skipped_row(run_case):
-    rec = run_case("--method", "broadcast", "--param", "n=2000", "--param", "d=100", "--mem-budget-mb", 100)
+    rec = run_case("--family", "distances",
+                   "--method", "broadcast", "--param", "n=2000", "--param", "d=100", "--mem-budget-mb", 100)
     assert rec["status"] == "skipped" and rec["reason"].startswith("over_memory_budget")
     # x and y (3.2 MB), diff and diff*diff (2 x 3200 MB), the 32 MB result
     assert rec["memory"]["model"]["peak_bytes"] == 3_200_000 + 6_400_000_000 + 32_000_000
 
 
 def test_bad_arguments_are_refused_with_the_allowed_values():
-    proc = run_numperf("run-case", "--method", "nope", "--param", "n=10", "--param", "d=2", check=False)
+    proc = run_numperf("run-case", "--family", "distances",
+                       "--method", "nope", "--param", "n=10", "--param", "d=2", check=False)
     assert proc.returncode == 2 and "broadcast" in proc.stderr and "nope" in proc.stderr
-    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=0", "--param", "d=2", check=False)
+    proc = run_numperf("run-case", "--family", "distances",
+                       "--method", "blocked", "--param", "n=0", "--param", "d=2", check=False)
     assert proc.returncode == 2 and "distances.n" in proc.stderr and "allowed: int >= 1" in proc.stderr
 
 
 def test_summary_is_printed_and_record_goes_to_stdout():
-    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=100", "--param", "d=4",
+    proc = run_numperf("run-case", "--family", "distances",
+                       "--method", "blocked", "--param", "n=100", "--param", "d=4",
                        "--repeats", 2)
     assert "median" in proc.stderr and "peak RSS" in proc.stderr
     assert json.loads(proc.stdout)["status"] == "ok"

@@ -157,7 +157,8 @@ def test_shipped_configs_are_valid():
 ])
 def test_run_case_options_that_cannot_run_are_refused(args, words, tmp_path):
     out = tmp_path / "r.json"
-    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=10", "--param", "d=2", "--out",
+    proc = run_numperf("run-case", "--family", "distances",
+                       "--method", "blocked", "--param", "n=10", "--param", "d=2", "--out",
                        out, *args,
                        check=False)
     assert proc.returncode == 2 and not out.exists()
@@ -172,7 +173,8 @@ def test_calibrate_refuses_an_unknown_backend(tmp_path):
 
 
 def test_a_reserved_host_id_from_the_environment_is_refused(tmp_path):
-    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=10", "--param", "d=2", "--out",
+    proc = run_numperf("run-case", "--family", "distances",
+                       "--method", "blocked", "--param", "n=10", "--param", "d=2", "--out",
                        tmp_path / "r.json",
                        env={"NUMPERF_HOST_ID": "logs"}, check=False)
     assert proc.returncode == 2 and "NUMPERF_HOST_ID 'logs'" in proc.stderr and "Traceback" not in proc.stderr

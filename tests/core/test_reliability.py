@@ -45,7 +45,8 @@ def test_child_killed_by_the_kernel_is_oom_and_a_crash_is_error():
 
 
 def test_unknown_backend_and_unavailable_backend_are_clear(run_case):
-    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=10", "--param", "d=2",
+    proc = run_numperf("run-case", "--family", "distances",
+                       "--method", "blocked", "--param", "n=10", "--param", "d=2",
                        "--backend", "nope",
                        "--out", "/dev/null", check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
@@ -55,12 +56,14 @@ def test_unknown_backend_and_unavailable_backend_are_clear(run_case):
     missing = [b for b in backends.REGISTRY if not backends.available(b)[0]]
     if not missing:
         pytest.skip("every backend is installed here; none to show as unavailable")
-    rec = run_case("--method", "blocked", "--param", "n=10", "--param", "d=2", "--backend", missing[0])
+    rec = run_case("--family", "distances",
+                   "--method", "blocked", "--param", "n=10", "--param", "d=2", "--backend", missing[0])
     assert rec["status"] == "skipped" and rec["reason"].startswith(f"backend_unavailable: {missing[0]}")
 
 
 def test_corrupt_record_fails_aggregation_with_its_path_or_is_quarantined(tmp_path, run_case):
-    rec = run_case("--method", "blocked", "--param", "n=50", "--param", "d=3", "--repeats", 1)
+    rec = run_case("--family", "distances",
+                   "--method", "blocked", "--param", "n=50", "--param", "d=3", "--repeats", 1)
     folder = tmp_path / "results" / rec["host"]["host_id"] / "wheel" / "records"
     folder.mkdir(parents=True)
     (folder / "good.json").write_text(json.dumps(rec))
@@ -77,11 +80,13 @@ def test_corrupt_record_fails_aggregation_with_its_path_or_is_quarantined(tmp_pa
 
 def test_records_from_another_host_are_never_overwritten(tmp_path):
     out = tmp_path / "rec.json"
-    run_numperf("run-case", "--method", "blocked", "--param", "n=30", "--param", "d=2", "--repeats", 1,
+    run_numperf("run-case", "--family", "distances",
+                "--method", "blocked", "--param", "n=30", "--param", "d=2", "--repeats", 1,
                 "--out", out,
                 env={"NUMPERF_HOST_ID": "hostA"})
     before = out.read_text()
-    proc = run_numperf("run-case", "--method", "blocked", "--param", "n=30", "--param", "d=2",
+    proc = run_numperf("run-case", "--family", "distances",
+                       "--method", "blocked", "--param", "n=30", "--param", "d=2",
                        "--repeats", 1, "--out", out,
                        env={"NUMPERF_HOST_ID": "hostB"}, check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr

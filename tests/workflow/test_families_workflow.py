@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from numperf import claims, family, figures
+from numperf import claims, family
+from numperf import plotting as figures
 from tests.conftest import REPO, snakemake
 
 DEFAULT = yaml.safe_load((REPO / "config" / "config.yaml").read_text())

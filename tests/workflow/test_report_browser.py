@@ -1,9 +1,9 @@
 """The tiny sweep's results/report.html in a real browser: headless Chromium driven by Selenium.
 
 The Snakemake report is a JavaScript app, so the file existing proves little. This test lets the
-app render, checks from the live DOM that the first page shows the claims (top visible, one row per
-claim with the verdict of claims.csv) and then the key findings (one row per size and dtype, the
-same fastest methods as ``numperf.findings`` computes), then clicks
+app render, checks from the live DOM that the first page shows the key findings (top visible, the
+page's width, one row per size and dtype, the same fastest methods as the distances' findings
+compute) and then the claims it decided (one row each with the verdict of claims.csv), then clicks
 every figure open through the report's own menu and checks that its image decoded at the PNG's
 size with its top and left edges on screen. Screenshots of each view are kept in the test's temp
 folder and checked not to be blank. Needs Debian's chromium and chromium-driver (``make browser``,
@@ -20,7 +20,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from numperf import figures, findings
+from numperf import findings
+from numperf import plotting as figures
+from numperf.families.distances import report as distance_report
 
 CHROMIUM = "/usr/lib/chromium/chromium"  # the binary behind Debian's /usr/bin/chromium wrapper
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -132,26 +134,28 @@ def _rows_of_table_after(page, heading: str) -> list:
     return page.find_elements(By.XPATH, f"{table}//tbody/tr")
 
 
-def test_first_page_shows_the_claims_then_the_key_findings(report, browser, tmp_path):
+def test_first_page_shows_the_key_findings_then_the_claims(report, browser, tmp_path):
     from selenium.webdriver.common.by import By
 
     browser.get((report / "results" / "report.html").as_uri())
-    title = _wait(browser, lambda d: d.find_elements(By.XPATH, "//h1[normalize-space()='Claims']"),
-                  "the first page's 'Claims' heading")[0]
+    title = _wait(browser, lambda d: d.find_elements(By.XPATH, "//h1[normalize-space()='Key findings']"),
+                  "the first page's 'Key findings' heading")[0]
     box = _visible_top_left(browser, title)
-    assert 0 <= box["top"] < WINDOW[1] / 2, f"the claims' heading is off screen: {box}"
+    assert 0 <= box["top"] < WINDOW[1] / 2, f"the findings' heading is off screen: {box}"
     page = browser.find_element(By.CSS_SELECTOR, "div.document")
+    assert page.size["width"] > WINDOW[0] / 2, "the first page is squeezed beside the workflow graph"
     text = page.text
-    assert "Fastest method per size and dtype" in text and "What was measured" in text
-    assert text.index("Claims") < text.index("Key findings") < text.index("What was measured")
+    assert "Fastest distance method per size and dtype" in text and "What was measured" in text
+    assert text.index("Key findings") < text.index("Claims") < text.index("What was measured")
     claim_table = pd.read_csv(report / "results" / "tables" / "claims.csv")
+    decided = claim_table[claim_table["verdict"] != "not measured"]
     claim_rows = _rows_of_table_after(page, "Claims")
-    assert len(claim_rows) == len(claim_table)
-    for row, (_, claim) in zip(claim_rows, claim_table.iterrows(), strict=True):
+    assert len(claim_rows) == len(decided)  # what the run did not measure is folded away
+    for row, (_, claim) in zip(claim_rows, decided.iterrows(), strict=True):
         cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
         assert cells[0].startswith(claim["claim_id"]) and claim["verdict"] in cells
-    tables = findings.load_tables(report / "results" / "tables")
-    best = findings.fastest(tables)
+    tables = findings.load(report / "results" / "tables")
+    best = distance_report.fastest(tables)
     rows = _rows_of_table_after(page, "Key findings")
     assert len(rows) == len(best) == 4  # tiny: 2 sizes x 2 dtypes
     for row, (_, expected) in zip(rows, best.iterrows(), strict=True):

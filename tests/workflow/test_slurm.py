@@ -231,7 +231,8 @@ def test_measured_cases_ran_inside_slurm_jobs_and_skipped_ones_did_not(cluster_r
         assert slow["status"] == "timeout", (slow["status"], slow["reason"])
         assert slow["reason"] == f"exceeded the time limit of {TIME_LIMIT_S} s"
     for threads in (1, 2):
-        cal = json.loads((work / "results" / HOST / "wheel" / "calibration" / f"t{threads}.json").read_text())
+        cal_path = work / "results" / HOST / "wheel" / "calibration" / "distances" / f"t{threads}.json"
+        cal = json.loads(cal_path.read_text())
         assert cal["scheduler"]["job_id"] in submitted and cal["scheduler"]["cpus_allocated"] == threads
 
 

@@ -14,7 +14,6 @@ rule figure:
             "results/figures/{figure}.png",
             caption="../report/figure.rst",
             category=lambda wildcards: plotting.FIGURES[wildcards.figure].category,
-            subcategory=lambda wildcards: plotting.FIGURES[wildcards.figure].topic or None,
             labels=lambda wildcards: {"figure": wildcards.figure},
         ),
         svg="results/figures/{figure}.svg",
