@@ -95,6 +95,7 @@ def test_empty_run_gives_every_claim_a_not_measured_row():
 
 # --- each rule on synthetic tables ------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_trick_faster_than_broadcast():
     trick = [row("gemm_trick", 1e-3), row("gemm_trick", 1e-2, n=3000)]
     holds = decide(trick + [row("broadcast", 5e-3), row("broadcast", 9e-2, n=3000)],
@@ -114,6 +115,7 @@ def test_trick_faster_than_broadcast():
     assert verdict(trick, "trick-faster-than-broadcast") == "not measured"
 
 
+@pytest.mark.slow
 def test_pairs_are_read_from_speedup_csv_whichever_side_is_its_baseline():
     rows = [row("gemm_trick", 1e-3), row("broadcast", 4e-3)]
     a = decide(rows, "trick-faster-than-broadcast")
@@ -125,6 +127,7 @@ def test_pairs_are_read_from_speedup_csv_whichever_side_is_its_baseline():
             (a["value"], a["ci_low"], a["ci_high"]))
 
 
+@pytest.mark.slow
 def test_trick_advantage_grows_with_n():
     base = [row("gemm_trick", 1e-3, n=100), row("gemm_trick", 1e-2)]
     grows = base + [row("broadcast", 2e-3, n=100), row("broadcast", 1e-1)]
@@ -138,6 +141,7 @@ def test_trick_advantage_grows_with_n():
     assert verdict(base[1:] + [row("broadcast", 1e-1)], "trick-advantage-grows-with-n") == "not measured"
 
 
+@pytest.mark.slow
 def test_broadcast_holds_the_whole_difference_array():
     need = N * N * 50 * 8
     r = decide([row("broadcast", peak=2.02 * need)], "broadcast-holds-nmd")
@@ -152,6 +156,7 @@ def test_broadcast_holds_the_whole_difference_array():
     assert small["verdict"] == "holds" and "traced peak" in small["evidence"]
 
 
+@pytest.mark.slow
 def test_trick_peak_is_output_fails_at_three_result_arrays():
     r = decide([row("gemm_trick", peak=3 * NM8)], "trick-peak-is-output")
     assert r["verdict"] == "fails" and r["value"] == pytest.approx(3.0, rel=0.01)
@@ -162,6 +167,7 @@ def test_trick_peak_is_output_fails_at_three_result_arrays():
     assert verdict([row("blocked", peak=NM8)], "trick-peak-is-output") == "not measured"
 
 
+@pytest.mark.slow
 def test_trick_less_memory_than_broadcast():
     rows = [row("gemm_trick", peak=3 * NM8), row("broadcast", 5e-3, peak=101 * NM8)]
     r = decide(rows, "trick-less-memory-than-broadcast")
@@ -173,6 +179,7 @@ def test_trick_less_memory_than_broadcast():
     assert verdict(close, "trick-less-memory-than-broadcast") == "inconclusive"
 
 
+@pytest.mark.slow
 def test_chunked_trades_time_for_memory():
     trick = row("gemm_trick", 1e-3, peak=3 * NM8)
     r = decide([trick, row("chunked", 2e-3, peak=1.02 * NM8)], "chunked-trades-time-for-memory")
@@ -188,6 +195,7 @@ def test_chunked_trades_time_for_memory():
     assert verdict([trick], "chunked-trades-time-for-memory") == "not measured"
 
 
+@pytest.mark.slow
 def test_einsum_reduction_and_fewer_temporaries():
     # neither pair involves only the baseline: einsum against broadcast comes from runs.csv
     rows = [row("gemm_trick", 1e-3), row("broadcast", 6e-3), row("broadcast_einsum", 3e-3),
@@ -201,6 +209,7 @@ def test_einsum_reduction_and_fewer_temporaries():
     assert verdict(rows[:2], "einsum-reduction-faster") == "not measured"
 
 
+@pytest.mark.slow
 def test_float32_speed_precision_and_memory():
     f64 = row("gemm_trick", 2e-3, peak=3 * NM8)
     f32 = row("gemm_trick", 1e-3, dtype="float32", peak=1.5 * NM8, err=2e-6)
@@ -220,6 +229,7 @@ def test_float32_speed_precision_and_memory():
         assert verdict([f64], claim_id) == "not measured"
 
 
+@pytest.mark.slow
 def test_threads_and_the_matrix_product():
     one = [row("gemm_trick", 2e-3), row("broadcast", 9e-3)]
     two = [row("gemm_trick", 1.1e-3, threads=2), row("broadcast", 9e-3, threads=2)]
@@ -236,6 +246,7 @@ def test_threads_and_the_matrix_product():
     assert verdict(one[:1] + two[:1], "gemm-gains-most-from-threads") == "not measured"
 
 
+@pytest.mark.slow
 def test_backend_changes_speed_but_not_that_much():
     def sweep(backend, factor, spread=0.01):
         return [row(m, t * factor, backend=backend, spread=spread)
@@ -310,6 +321,7 @@ def test_cli_writes_csv_and_rst(tmp_path):
 
 # --- the real workflow ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_tiny_workflow_writes_claims_and_the_report_opens_on_them(tmp_path):
     from tests.test_workflow import snakemake
 

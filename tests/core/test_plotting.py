@@ -21,6 +21,9 @@ SIZES = (120, 300)
 DTYPES = ("float32", "float64")
 THREADS = (1, 2)
 
+#: Every test here reads a fixture of real cases measured in fresh processes.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):

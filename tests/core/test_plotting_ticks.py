@@ -24,6 +24,9 @@ from tests.conftest import REPO, run_numperf
 METHODS = ("gemm_trick", "blocked")
 N0, D0 = 120, 16
 
+#: Every test here reads a fixture of real cases measured in fresh processes.
+pytestmark = pytest.mark.slow
+
 
 def _config_sizes(name: str) -> list[tuple[int, int]]:
     cfg = yaml.safe_load((REPO / "config" / name).read_text())

@@ -107,6 +107,7 @@ def test_integer_inputs_give_float64_distances(name, itype):
     np.testing.assert_allclose(got, cdist(x.astype(float), y.astype(float)), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", EXACT)
 def test_threads_and_tile_sizes_do_not_change_the_result(name):
     kernel = _method(name).kernel
@@ -222,6 +223,7 @@ def test_input_distributions_are_what_they_claim():
 # --------------------------------------------------------------------------- through the real CLI
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [*EXACT, "tiled_numba_plain"])
 @pytest.mark.parametrize("d,dtype", [(50, "float64"), (500, "float32")])
 def test_peak_memory_is_the_output_plus_a_few_percent(run_case, name, d, dtype):
@@ -245,6 +247,7 @@ def test_peak_memory_is_the_output_plus_a_few_percent(run_case, name, d, dtype):
 
 @pytest.mark.parametrize("name,status", [("tiled_numba", "ok"), ("tiled_numpy", "ok"),
                                          ("gemm_trick", "invalid"), ("sklearn", "ok")])
+@pytest.mark.slow
 def test_offset_float32_cases_are_judged_by_their_accuracy(run_case, name, status):
     _method(name)
     rec = run_case("--family", "distances", "--method", name,
@@ -281,12 +284,14 @@ def test_methods_command_lists_the_new_methods():
 # --------------------------------------------------------------------------- the floor
 
 
+@pytest.mark.slow
 def test_write_bandwidth_is_measured_with_the_cases_threads():
     one, two = floor.write_bandwidth(1), floor.write_bandwidth(2)
     assert (one["threads"], two["threads"]) == (1, 2)
     assert one["bytes_per_s"] > 1e8 and two["bytes_per_s"] > 1e8
 
 
+@pytest.mark.slow
 def test_calibration_runs_blas_with_the_requested_threads(tmp_path):
     """In a fresh process (numpy not yet loaded when the limit is set) 1 thread means 1 thread."""
     import subprocess
@@ -355,6 +360,7 @@ def floor_tables(tmp_path_factory):
     return tables.load(root / "tables", plotting.TABLES, plotting.TABLES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["floor_fraction", "sklearn_speedup", "accuracy_inputs"])
 def test_floor_section_figures_draw(floor_tables, name):
     assert plotting.FIGURES[name].category == "Distances" and plotting.FIGURES[name].topic == "Floor"
@@ -365,6 +371,7 @@ def test_floor_section_figures_draw(floor_tables, name):
         assert ax.get_ylabel() and ax.get_title()
 
 
+@pytest.mark.slow
 def test_accuracy_figure_shows_every_method_on_every_distribution(floor_tables):
     runs = floor_tables["runs"]
     assert set(runs["p_inputs"]) == {"uniform", "offset"}
@@ -378,6 +385,7 @@ def test_accuracy_figure_shows_every_method_on_every_distribution(floor_tables):
     assert any(line.get_marker() == "X" and len(line.get_xdata()) for line in ax.lines)  # invalid: ×
 
 
+@pytest.mark.slow
 def test_sklearn_speedups_carry_an_interval(floor_tables):
     sp = sklearn_speedups(aggregate.family_view(floor_tables["runs"], "distances"))
     if sp.empty:
