@@ -222,12 +222,14 @@ def _cmd_calibrate(args) -> int:
         print(f"numperf calibrate: error: the job was given {args.allocated_cpus} CPU(s), "
               f"calibration needs {args.threads}", file=sys.stderr)
         return 2
-    try:
-        backends.get(args.backend)
-        fam = family.get(args.family)
-    except ValueError as exc:
-        print(f"numperf calibrate: error: {exc}", file=sys.stderr)
-        return 2
+    for option, check in (("--backend", lambda: backends.get(args.backend)),
+                          ("--family", lambda: family.get(args.family))):
+        try:
+            check()
+        except ValueError as exc:
+            print(f"numperf calibrate: error: {option}: {exc}", file=sys.stderr)
+            return 2
+    fam = family.get(args.family)
     if fam.calibrate is None:
         known = [f.name for f in family.registry().values() if f.calibrate is not None]
         print(f"numperf calibrate: error: --family {fam.name} declares no calibration; allowed: "

@@ -56,7 +56,8 @@ def test_fewer_cpus_than_threads_refuses_to_run(run_case):
 
 def test_over_budget_case_is_a_skipped_row(run_case):
     rec = run_case("--family", "distances",
-                   "--method", "broadcast", "--param", "n=2000", "--param", "d=100", "--mem-budget-mb", 100)
+                   "--method", "broadcast", "--param", "n=2000", "--param", "d=100", "--dtype", "float64",
+                   "--mem-budget-mb", 100)
     assert rec["status"] == "skipped" and rec["reason"].startswith("over_memory_budget")
     # x and y (3.2 MB), diff and diff*diff (2 x 3200 MB), the 32 MB result
     assert rec["memory"]["model"]["peak_bytes"] == 3_200_000 + 6_400_000_000 + 32_000_000
