@@ -18,7 +18,8 @@ from tests.conftest import SNAKEMAKE, run_numperf, snakemake
 
 #: Only the tables as target: what the workflow tests here check, without drawing every figure.
 TABLES_ONLY = ("--", "results/tables/runs.csv")
-BIG = ["--family", "distances", "--method", "broadcast", "--param", "n=2000", "--param", "d=100"]  # a 3.2 GB difference array
+#: a 3.2 GB difference array
+BIG = ["--family", "distances", "--method", "broadcast", "--param", "n=2000", "--param", "d=100"]
 
 
 def test_allocation_past_the_limit_ends_as_oom(run_case):
