@@ -69,3 +69,9 @@ stability: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/snakemake --lint --configfile $(CONFIG)
+
+# Remove everything the workflow wrote under results/ (records, tables, figures, report), keeping
+# the example figures the README shows, and Snakemake's own state.
+clean-results:
+	find results -mindepth 1 -maxdepth 1 ! -name example -exec rm -rf {} +
+	rm -rf .snakemake
