@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install Debian's Chromium and its ChromeDriver (same source package, same version) for
-# tests/test_report_browser.py, which opens the tiny sweep's results/report.html in a real
+# tests/workflow/test_report_browser.py, which opens the tiny sweep's results/report.html in a real
 # headless browser and clicks through it with Selenium.
 #
 # Idempotent: nothing happens when both are already on PATH. Needs root (or passwordless sudo)
@@ -19,12 +19,12 @@ if [[ $(id -u) -ne 0 ]]; then
     SUDO=(sudo -n)
   else
     echo "install-browser: not root and no passwordless sudo: chromium not installed;" \
-         "tests/test_report_browser.py will skip"
+         "tests/workflow/test_report_browser.py will skip"
     exit 0
   fi
 fi
 if ! command -v apt-get >/dev/null; then
-  echo "install-browser: no apt-get: install chromium yourself; tests/test_report_browser.py will skip"
+  echo "install-browser: no apt-get: install chromium yourself; tests/workflow/test_report_browser.py will skip"
   exit 0
 fi
 echo "install-browser: installing chromium and chromium-driver"

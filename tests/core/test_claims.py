@@ -323,7 +323,7 @@ def test_cli_writes_csv_and_rst(tmp_path):
 
 @pytest.mark.slow
 def test_tiny_workflow_writes_claims_and_the_report_opens_on_them(tmp_path):
-    from tests.test_workflow import snakemake
+    from tests.conftest import snakemake
 
     shutil.copy(REPO / "config" / "tiny.yaml", tmp_path / "tiny.yaml")
     env = {"NUMPERF_HOST_ID": "claimhost"}
