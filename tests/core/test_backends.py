@@ -16,7 +16,7 @@ import pytest
 
 from numperf import backends
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
 
 CHILD = """
