@@ -119,6 +119,8 @@ def flatten(rec: dict, path: str | Path) -> dict:
         "threads_effective": th.get("effective"),
         "options": json.dumps(c.get("options_resolved") or c["options"], sort_keys=True),
         "processes": c["processes"], "process_index": c["process_index"],
+        "isolation": (rec.get("pairing") or {}).get("mode"),
+        "pair_key": (rec.get("pairing") or {}).get("process_uid"),
         "status": rec["status"], "reason": rec["reason"],
         "samples_s": t.get("samples_s", []), "loops": t.get("loops"),
         "peak_samples_bytes": mem.get("samples_peak_rss_bytes") or [],
@@ -158,9 +160,12 @@ def _mad(samples) -> float:
 
 def _timing_columns(ok: pd.DataFrame) -> dict:
     """Median time per call with its between-process interval, order statistics, dispersion."""
+    has = [len(s) > 0 for s in ok["samples_s"]]
     per_process = [list(s) for s in ok["samples_s"] if len(s)]
     if not per_process:
         return {}
+    pair_keys = ok["pair_key"] if "pair_key" in ok else pd.Series([None] * len(ok), index=ok.index)
+    keys = [k if isinstance(k, str) else None for k in pair_keys.to_numpy()[np.array(has, bool)]]
     medians = stats.process_medians(per_process)
     median, low, high = stats.median_interval(medians)
     pooled = np.concatenate(per_process)
@@ -175,6 +180,8 @@ def _timing_columns(ok: pd.DataFrame) -> dict:
         "time_cv": std / mean if mean > 0 else np.nan,
         "time_rel_dispersion": float(np.median([_mad(s) / np.median(s) for s in per_process])),
         "time_process_medians_s": json.dumps([float(v) for v in medians]),
+        "time_process_keys": json.dumps(keys),
+        "isolation": "+".join(sorted({m for m in ok.get("isolation", []) if isinstance(m, str)})) or None,
     }
 
 
@@ -225,7 +232,7 @@ def combine(procs: pd.DataFrame) -> pd.DataFrame:
         timing = _timing_columns(ok)
         peaks = [b for lst in ok["peak_samples_bytes"] for b in lst]
         row = {k: first[k] for k in procs.columns if k not in (
-            "samples_s", "peak_samples_bytes", "process_index", "status", "reason", "loops",
+            "samples_s", "peak_samples_bytes", "process_index", "status", "reason", "loops", "pair_key",
             "interference_wall_s", "cpu_capacity_s", "other_cpu_s", "steal_s", "involuntary_switches")}
         checked = group[group["traced_peak_bytes"].notna()]  # the process that ran the check
         row.update({
@@ -317,19 +324,38 @@ def add_roofline(runs: pd.DataFrame, cal: pd.DataFrame) -> pd.DataFrame:
     return runs
 
 
-def ratio_columns(df: pd.DataFrame, num: str, den: str, min_effect: float,
-                  labels: tuple[str, str]) -> pd.DataFrame:
-    """Time ratio ``num``/``den`` per row with its between-process interval and a verdict.
+#: The columns a ratio needs of each side (``ratio_columns``): the combined median, the processes'
+#: medians and their pairing keys.
+TIMING = ["time_median_s", "time_process_medians_s", "time_process_keys"]
 
-    ``num`` and ``den`` are suffixes of ``time_process_medians_s`` columns in ``df``; ``labels``
-    name the verdicts for a ratio below and above 1.
+
+def _json_list(value) -> list:
+    return json.loads(value) if isinstance(value, str) else []
+
+
+def ratio_columns(df: pd.DataFrame, num: str, den: str, min_effect: float,
+                  labels: tuple[str, str], drift_log_sd: float = 0.0) -> pd.DataFrame:
+    """Time ratio ``num``/``den`` per row with its interval and a verdict.
+
+    ``num`` and ``den`` are suffixes of the ``TIMING`` columns in ``df``; ``labels`` name the
+    verdicts for a ratio below and above 1. Sides measured in the same processes (shared
+    ``time_process_keys``) are paired (``paired_processes`` says over how many); others get
+    Welch's interval, widened by ``drift_log_sd`` when they come from separate runs.
     """
     out = []
-    for a, b in zip(df[f"time_process_medians_s{num}"], df[f"time_process_medians_s{den}"], strict=True):
-        ratio, lo, hi = stats.ratio_interval(json.loads(a), json.loads(b))
+    keys_num = df.get(f"time_process_keys{num}", pd.Series([None] * len(df), index=df.index))
+    keys_den = df.get(f"time_process_keys{den}", pd.Series([None] * len(df), index=df.index))
+    for a, b, ka, kb in zip(df[f"time_process_medians_s{num}"], df[f"time_process_medians_s{den}"],
+                            keys_num, keys_den, strict=True):
+        a, b, ka, kb = json.loads(a), json.loads(b), _json_list(ka), _json_list(kb)
+        paired = len(stats.paired_logs(a, b, ka, kb))
+        ratio, lo, hi = stats.ratio_interval(a, b, keys_a=ka, keys_b=kb,
+                                             drift_log_sd=0.0 if paired >= 2 else drift_log_sd)
         out.append({"ratio": ratio, "ci_low": lo, "ci_high": hi,
-                    "verdict": stats.verdict(ratio, lo, hi, min_effect, labels)})
-    return pd.DataFrame(out, index=df.index, columns=["ratio", "ci_low", "ci_high", "verdict"])
+                    "verdict": stats.verdict(ratio, lo, hi, min_effect, labels),
+                    "paired_processes": paired if paired >= 2 else 0})
+    return pd.DataFrame(out, index=df.index,
+                        columns=["ratio", "ci_low", "ci_high", "verdict", "paired_processes"])
 
 
 def _ok(runs: pd.DataFrame) -> pd.DataFrame:
@@ -390,7 +416,7 @@ def speedup_table(runs: pd.DataFrame, baselines: dict[str, str] | None = None,
         if not base:
             continue
         keys = SETUP_KEYS + ["dtype", "threads"] + own
-        sel = keys + ["method", "time_median_s", "time_process_medians_s"]
+        sel = keys + ["method", *TIMING]
         out = rows[sel].merge(rows[rows["method"] == base][sel].drop(columns="method"), on=keys,
                               suffixes=("", "_baseline"))
         if out.empty:
@@ -399,11 +425,11 @@ def speedup_table(runs: pd.DataFrame, baselines: dict[str, str] | None = None,
         out["baseline_method"] = base
         out["speedup_vs_baseline"], out["speedup_ci_low"], out["speedup_ci_high"] = r["ratio"], \
             r["ci_low"], r["ci_high"]
-        out["verdict"] = r["verdict"]
-        parts.append(out.drop(columns=["time_process_medians_s", "time_process_medians_s_baseline"]))
+        out["verdict"], out["paired_processes"] = r["verdict"], r["paired_processes"]
+        parts.append(out)
     keys = _keys(ok, "dtype", "threads")
     cols = keys + ["method", "baseline_method", "time_median_s", "time_median_s_baseline",
-                   "speedup_vs_baseline", "speedup_ci_low", "speedup_ci_high", "verdict"]
+                   "speedup_vs_baseline", "speedup_ci_low", "speedup_ci_high", "verdict", "paired_processes"]
     return _concat(parts, cols, [*SETUP_KEYS, "dtype", "threads", "method"])
 
 
@@ -418,7 +444,7 @@ def scaling_table(runs: pd.DataFrame, min_effect: float = stats.MIN_EFFECT) -> p
     parts = []
     for _, rows, own in _by_family(ok):
         keys = SETUP_KEYS + ["method", "dtype"] + own
-        cols = keys + ["time_median_s", "time_process_medians_s"]
+        cols = keys + TIMING
         out = rows[cols + ["threads"]].merge(rows[rows["threads"] == 1][cols], on=keys,
                                              suffixes=("", "_1thread"))
         if out.empty:
@@ -461,7 +487,7 @@ def dtype_table(runs: pd.DataFrame, min_effect: float = stats.MIN_EFFECT) -> pd.
         fam = families.registry().get(str(fam_name))
         for a, b in fam.dtype_pairs if fam else ():
             keys = SETUP_KEYS + ["method", "threads"] + own
-            cols = keys + ["time_median_s", "time_process_medians_s", "max_rel_error"]
+            cols = keys + TIMING + ["max_rel_error"]
             out = rows[rows["dtype"] == a][cols].merge(rows[rows["dtype"] == b][cols], on=keys,
                                                        suffixes=(f"_{a}", f"_{b}"))
             named += [f"{c}_{d}" for c in ("time_median_s", "max_rel_error") for d in (a, b)]
@@ -471,7 +497,7 @@ def dtype_table(runs: pd.DataFrame, min_effect: float = stats.MIN_EFFECT) -> pd.
             r = ratio_columns(out, f"_{b}", f"_{a}", min_effect, (f"{b} faster", f"{a} faster"))
             out[f"{b}_over_{a}_time"], out["ci_low"] = r["ratio"], r["ci_low"]
             out["ci_high"], out["verdict"] = r["ci_high"], r["verdict"]
-            parts.append(out.drop(columns=[f"time_process_medians_s_{a}", f"time_process_medians_s_{b}"]))
+            parts.append(out)
     cols = _keys(ok, "method", "threads") + list(dict.fromkeys(named)) + ["ci_low", "ci_high", "verdict"]
     return _concat(parts, cols, [*SETUP_KEYS, "method", "threads"])
 

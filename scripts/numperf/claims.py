@@ -280,7 +280,7 @@ def speed_ratio(scope: Scope, fast: str, slow: str, on: list[str] | None = None)
     if runs.empty:
         return pd.DataFrame(columns=(on or []) + cols)
     on = on or case_keys(runs)
-    keep = on + ["time_median_s", "time_process_medians_s"]
+    keep = on + aggregate.TIMING
     both = runs[runs["method"] == fast][keep].merge(runs[runs["method"] == slow][keep], on=on,
                                                     suffixes=("_fast", "_slow"))
     if both.empty:

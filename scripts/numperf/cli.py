@@ -156,6 +156,35 @@ def _cmd_run_batch(args) -> int:
     return 0
 
 
+def _add_replicate(sub) -> None:
+    p = sub.add_parser("replicate", help="adaptive replication: more processes where intervals are wide",
+                       description="After a sweep's planned processes: give units whose interval is wider "
+                       "than --target-resolution and whose verdict is open one more process each, "
+                       "cheapest first, until resolved, --max-processes (in the case lists) or "
+                       "--replication-budget-s; write the summary.")
+    p.add_argument("--cases", required=True, nargs="+", help="the sweep's case lists")
+    add_option(p, "target_resolution", "relative half-width that needs no more processes")
+    add_option(p, "replication_budget_s", "wall seconds to spend")
+    add_option(p, "min_effect", "smallest difference worth a verdict")
+    add_option(p, "allocated_cpus", "CPUs the scheduler gave this job")
+    _add_host_id(p)
+    p.add_argument("--out", required=True, help="summary path (results/<host>/replication.json)")
+    p.set_defaults(func=_cmd_replicate)
+
+
+def _cmd_replicate(args) -> int:
+    from numperf import replicate
+
+    if args.host_id:
+        os.environ["NUMPERF_HOST_ID"] = args.host_id
+    summary = replicate.replicate(args.cases, args.out, args.target_resolution, args.replication_budget_s,
+                                  args.min_effect, args.allocated_cpus)
+    stops = ", ".join(f"{v} {k}" for k, v in summary["stops"].items() if v)
+    print(f"replicate: {summary['extra_processes']} more process(es) in {summary['spent_s']:.0f} s; "
+          f"cases {stops}", file=sys.stderr)
+    return 0
+
+
 def _add_families(sub) -> None:
     p = sub.add_parser("families", aliases=["methods"],
                        help="list every family: its parameters, dtypes, methods and their availability",
@@ -496,7 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``numperf`` argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="numperf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run_case, _add_run_batch, _add_families, _add_calibrate, _add_probe,
+    for add in (_add_run_case, _add_run_batch, _add_replicate, _add_families, _add_calibrate, _add_probe,
                 _add_backends, _add_validate_config, _add_aggregate, _add_figure, _add_compare,
                 _add_stability, _add_findings, _add_claims, _add_unlock_stale):
         add(sub)

@@ -9,6 +9,7 @@ over the shared cases, with its own interval and verdict, summarizes.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -52,15 +53,25 @@ RESULT_COLUMNS = ["time_median_a_s", "time_median_b_s", "time_ratio_a_over_b", "
                   "numpy_version_a", "numpy_version_b"]
 
 
-def compare(results: str | Path, a: dict, b: dict,
-            min_effect: float = stats.MIN_EFFECT) -> tuple[pd.DataFrame, dict]:
-    """Per-case ratios A/B with intervals and verdicts, and a geometric-mean summary."""
+def compare(results: str | Path, a: dict, b: dict, min_effect: float = stats.MIN_EFFECT,
+            drift_log_sd: float | None = None, drift_source: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """Per-case ratios A/B with intervals and verdicts, and a geometric-mean summary.
+
+    Two sides measured in separate runs (another host, or this host another day) differ also by the
+    machine's run-to-run drift: ``drift_log_sd`` (the per-run standard deviation of log time, as
+    ``make stability`` measures it; None: the one stored under ``results``, if any) is added to every
+    unpaired ratio's variance, and the summary states it.
+    """
+    if drift_log_sd is None:
+        drift_log_sd, drift_source = measured_drift(Path(results))
     cases = _cases(Path(results))
     (ha, ba), (hb, bb) = resolve(cases, a), resolve(cases, b)
+    if ha == hb:  # one run: its processes' spread already holds the drift within it
+        drift_log_sd, drift_source = 0.0, "not applied: both sides come from one run"
     parts = []
     for _, rows, own in aggregate._by_family(cases):
         keys = CASE + own
-        keep = keys + ["time_median_s", "time_process_medians_s", "n_processes", "noisy", "numpy_version"]
+        keep = keys + aggregate.TIMING + ["n_processes", "noisy", "numpy_version"]
         sa = rows[(rows["host_id"] == ha) & (rows["backend"] == ba)][keep]
         sb = rows[(rows["host_id"] == hb) & (rows["backend"] == bb)][keep]
         parts.append(sa.merge(sb, on=keys, suffixes=("_a", "_b")))
@@ -69,7 +80,8 @@ def compare(results: str | Path, a: dict, b: dict,
     if shared.empty:
         table = pd.DataFrame(columns=columns)
     else:
-        r = aggregate.ratio_columns(shared, "_a", "_b", min_effect, ("A faster", "B faster"))
+        r = aggregate.ratio_columns(shared, "_a", "_b", min_effect, ("A faster", "B faster"),
+                                    drift_log_sd=drift_log_sd or 0.0)
         shared["time_ratio_a_over_b"], shared["ci_low"], shared["ci_high"] = r["ratio"], r["ci_low"], \
             r["ci_high"]
         shared["verdict"] = r["verdict"]
@@ -78,7 +90,8 @@ def compare(results: str | Path, a: dict, b: dict,
         table = table.reindex(columns=columns).sort_values(CASE,
                                                            key=aggregate._sort_key).reset_index(drop=True)
     summary = {"a": f"{ha}/{ba}", "b": f"{hb}/{bb}", "shared_cases": len(table), "min_effect": min_effect,
-               "confidence": stats.CONFIDENCE}
+               "confidence": stats.CONFIDENCE, "drift_log_sd": drift_log_sd or 0.0,
+               "drift_source": drift_source or "none measured: intervals assume no drift between runs"}
     if len(table):
         geo, lo, hi = stats.geomean_interval(table["time_ratio_a_over_b"], table["ci_low"], table["ci_high"])
         counts = table["verdict"].value_counts()
@@ -93,6 +106,21 @@ def compare(results: str | Path, a: dict, b: dict,
                        geomean_resolvable_effect=stats.resolvable_effect(lo, hi),
                        numpy_differs=bool((table["numpy_version_a"] != table["numpy_version_b"]).any()))
     return table, summary
+
+
+def measured_drift(results: Path) -> tuple[float, str | None]:
+    """The run-to-run drift ``make stability`` measured (``stability/stability.json`` beside or under
+    ``results``): (per-run log-time standard deviation, where it came from); (0, None) if none."""
+    for path in (results / "stability" / "stability.json", results.parent / "stability" / "stability.json",
+                 results / "stability.json"):
+        if path.exists():
+            try:
+                drift = json.loads(path.read_text()).get("drift") or {}
+            except ValueError:
+                continue
+            if drift.get("log_sd_per_run") is not None:
+                return float(drift["log_sd_per_run"]), f"{path} (measured {drift.get('measured_utc', '?')})"
+    return 0.0, None
 
 
 def label(selection: dict) -> str:
@@ -157,6 +185,8 @@ def summary_text(summary: dict) -> str:
         effect = f"{100 * summary['min_effect']:g}%"
         lines.append(f"Verdicts per case: {counts} ('faster' needs an interval clear of 1 and a difference "
                      f"above {effect}, 'equivalent' an interval within {effect}).")
+        lines.append(f"Run-to-run drift added to each unpaired interval: {summary['drift_log_sd']:.1%} "
+                     f"per run ({summary['drift_source']}).")
         if summary.get("numpy_differs"):
             lines.append("The two sides ran different NumPy versions for some cases (numpy_version_a/_b).")
     lines.append("ratio = time A / time B: below 1 means A is faster.")

@@ -294,9 +294,13 @@ def load(cfg: dict | str | os.PathLike, source: str | None = None) -> dict:
         if not isinstance(cfg, dict):
             raise ConfigError(["<top level>: must be a mapping of keys to values"], source)
     cfg = copy.deepcopy(cfg)
+    explicit_cap = "max_processes" in cfg
     schema = _schema()
     _fill_defaults(cfg, schema)
     problems = _schema_problems(cfg, schema)
+    if not problems and explicit_cap and cfg["max_processes"] < cfg["processes"]:
+        problems.append(f"max_processes: {cfg['max_processes']} is below processes ({cfg['processes']}); "
+                        f"allowed: {cfg['processes']}..100 (equal to processes: no adaptive replication)")
     if not problems:
         problems = _meaning_problems(cfg)
     if problems:
@@ -382,7 +386,8 @@ def _case(cfg, host_id, budget, name, block, method, params, dtype, threads, bac
     try:
         spec = CaseSpec(family=name, method=method, params=params, dtype=dtype, threads=threads,
                         backend=backend, repeats=cfg["repeats"], warmup=cfg["warmup"], seed=cfg["seed"],
-                        processes=cfg["processes"], min_sample_time_s=float(cfg["min_sample_time_s"]),
+                        processes=cfg["processes"], max_processes=max(cfg["processes"], cfg["max_processes"]),
+                        isolation=cfg["isolation"], min_sample_time_s=float(cfg["min_sample_time_s"]),
                         loops=cfg["loops"], options=dict(block.get("method_params", {}).get(method, {})),
                         time_limit_s=float(cfg["time_limit_s"]), mem_budget_bytes=budget)
     except ValueError as exc:

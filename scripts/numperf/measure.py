@@ -182,63 +182,103 @@ def fix_mmap_threshold(threshold_bytes: int = MEMORY_MMAP_THRESHOLD_BYTES,
         return False
 
 
+def _warm_and_calibrate(kernel, warmup: int, min_time_s: float, loops: int | None):
+    """Warm up, then settle the calls per sample: (loops, a first complete sample or None)."""
+    last_s = None
+    for _ in range(warmup):
+        last_s = _time_loop(kernel, 1)
+    if loops is not None:
+        return loops, None
+    if min_time_s <= 0:
+        return 1, None
+    first = None
+    if last_s is not None and last_s >= min_time_s:
+        # a slow warm-up suggests one call per sample; one more call confirms it (a first call can be
+        # slow for reasons of its own: lazy imports, page faults) and, when it does, is the first
+        # sample, so that slow kernels pay no extra call
+        first = _time_loop(kernel, 1)
+        if first >= min_time_s:
+            return 1, first
+    # the round that settles the loop count is a complete sample: it is the first one
+    loops, elapsed = _calibrate(kernel, min_time_s, estimate_s=first or last_s)
+    return loops, elapsed / loops
+
+
 def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time_s: float = 0.0,
                loops: int | None = None, memory_calls: int = 3, trace: bool = False,
                trace_slow: bool = True) -> dict:
     """Warm up, calibrate loops, then take ``repeats`` timed samples, then peak-memory readings.
 
     A sample runs the kernel ``loops`` times; ``time_s`` holds time per call (sample / loops). The
-    garbage collector is run once before the samples and kept off during them.
-    Peak RSS is read afterwards on single calls, with the allocator's mmap threshold fixed
-    (``fix_mmap_threshold``): ``memory_calls`` of them, or, when one call fills a sample, one call
-    with ``trace`` and none without. With ``trace``, one more call runs under tracemalloc; its peak
-    (``traced_peak_bytes``) and its result (``result``, for the caller's check) are returned.
-    With ``trace_slow`` False, a slow kernel skips the traced call and returns its memory call's
-    result (for large allocations, which RSS measures, tracemalloc adds nothing but a call).
-    ``interference`` covers the timed samples.
+    garbage collector is run once before the samples and kept off during them. Memory readings and
+    the traced call are ``memory_runs``'s. ``interference`` covers the timed samples.
     """
     timing_fixed = fix_mmap_threshold(TIMING_MMAP_THRESHOLD_BYTES, 2 * TIMING_MMAP_THRESHOLD_BYTES)
-    last_s = None
-    for _ in range(warmup):
-        last_s = _time_loop(kernel, 1)
-    times, peaks = [], []
     gc_was_enabled = gc.isenabled()
     gc.collect()
     before = cpu_snapshot()
     try:
         gc.disable()
-        if loops is None:
-            first = None
-            if min_time_s > 0 and last_s is not None and last_s >= min_time_s:
-                # a slow warm-up suggests one call per sample; one more call confirms it (a first
-                # call can be slow for reasons of its own: lazy imports, page faults) and, when it
-                # does, is the first sample, so that slow kernels pay no extra call
-                first = _time_loop(kernel, 1)
-            if first is not None and first >= min_time_s:
-                loops = 1
-                times.append(first)
-            elif min_time_s > 0:
-                # the round that settles the loop count is a complete sample: it is the first one
-                loops, elapsed = _calibrate(kernel, min_time_s, estimate_s=first or last_s)
-                times.append(elapsed / loops)
-            else:
-                loops = 1
+        loops, first = _warm_and_calibrate(kernel, warmup, min_time_s, loops)
+        times = [] if first is None else [first]
         while len(times) < repeats:
             times.append(_time_loop(kernel, loops) / loops)
     finally:
         if gc_was_enabled:
             gc.enable()
     noise = interference(before, cpu_snapshot())
+    return {"time_s": times, "loops": loops, "interference": noise,
+            "timing_mmap_threshold_bytes": TIMING_MMAP_THRESHOLD_BYTES if timing_fixed else None,
+            **memory_runs(kernel, loops, memory_calls, trace, trace_slow)}
+
+
+def interleaved_runs(kernels: dict[str, Callable[[], object]], repeats: int, warmup: int,
+                     min_time_s: float, loops: dict | None, order_rng) -> dict:
+    """Time several kernels in one process, paired by round: each kernel is warmed up and its loops
+    calibrated first (those samples are dropped), then ``repeats`` rounds each visit every kernel
+    once, for one sample, in a fresh random order drawn from ``order_rng`` (recorded in
+    ``round_orders``). What moves the whole process (its placement, a slow minute of the VM) then
+    moves every kernel alike, and no kernel always follows the same neighbour."""
+    timing_fixed = fix_mmap_threshold(TIMING_MMAP_THRESHOLD_BYTES, 2 * TIMING_MMAP_THRESHOLD_BYTES)
+    names = list(kernels)
+    gc_was_enabled = gc.isenabled()
+    gc.collect()
+    counts, times, orders = {}, {n: [] for n in names}, []
+    try:
+        gc.disable()
+        for name in names:
+            counts[name] = _warm_and_calibrate(kernels[name], warmup, min_time_s,
+                                               (loops or {}).get(name))[0]
+        before = cpu_snapshot()
+        for _ in range(repeats):
+            order = [names[i] for i in order_rng.permutation(len(names))]
+            orders.append(order)
+            for name in order:
+                times[name].append(_time_loop(kernels[name], counts[name]) / counts[name])
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return {"time_s": times, "loops": counts, "round_orders": orders,
+            "interference": interference(before, cpu_snapshot()),
+            "timing_mmap_threshold_bytes": TIMING_MMAP_THRESHOLD_BYTES if timing_fixed else None}
+
+
+def memory_runs(kernel: Callable[[], object], loops: int, memory_calls: int = 3, trace: bool = False,
+                trace_slow: bool = True) -> dict:
+    """Peak-RSS readings on single calls, with the allocator's mmap threshold fixed
+    (``fix_mmap_threshold``): ``memory_calls`` of them, or, when one call fills a sample (``loops``
+    1), one call with ``trace`` and none without. With ``trace``, one more call runs under
+    tracemalloc; its peak (``traced_peak_bytes``) and its result (``result``, for the caller's check)
+    are returned. With ``trace_slow`` False, a slow kernel skips the traced call and returns its
+    memory call's result (for large allocations, which RSS measures, tracemalloc adds nothing but a
+    call)."""
     fixed = fix_mmap_threshold()
-    # ``memory_calls`` untraced readings for a fast kernel; a slow kernel (one call per sample) is
-    # read once, and only in the process that also traces (its peak is a page count, the same in
-    # every process); the traced call is never a reading: tracemalloc's own bookkeeping (a record
-    # per live allocation) would inflate it
+    # a slow kernel is read once, and only in the process that also traces (its peak is a page
+    # count, the same in every process); the traced call is never a reading: tracemalloc's own
+    # bookkeeping (a record per live allocation) would inflate it
     calls = memory_calls if loops > 1 else (min(1, memory_calls) if trace else 0)
-    # a slow kernel whose allocations RSS sees well (``trace_slow`` False) is not traced: its last
-    # memory call's result goes to the check instead, saving one slow call
     tracing = trace and (loops > 1 or trace_slow or calls == 0)
-    result = None
+    result, peaks = None, []
     gc.collect()
     for _ in range(calls):
         release_free_memory()
@@ -251,9 +291,8 @@ def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time
     traced = None
     if tracing:
         traced, result = traced_call(kernel)
-    return {"time_s": times, "loops": loops, "peak_rss_bytes": peaks, "interference": noise,
-            "fixed_mmap_threshold": fixed, "traced_peak_bytes": traced, "result": result,
-            "timing_mmap_threshold_bytes": TIMING_MMAP_THRESHOLD_BYTES if timing_fixed else None}
+    return {"peak_rss_bytes": peaks, "fixed_mmap_threshold": fixed, "traced_peak_bytes": traced,
+            "result": result}
 
 
 def traced_call(kernel: Callable[[], object]) -> tuple[int, object]:

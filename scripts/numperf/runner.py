@@ -11,6 +11,8 @@ import signal
 import subprocess
 import tempfile
 import time
+import uuid
+import zlib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +24,8 @@ from numperf import RECORD_SCHEMA, __version__, family, measure, metadata, recor
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the scripts/ directory
 #: Upper bound of the per-sample minimum time (a sample is meant to last milliseconds).
 MAX_SAMPLE_TIME_S = 10.0
+#: How the methods of one point are measured: together in interleaved rounds, or each alone.
+ISOLATION_MODES = ("interleaved", "process")
 
 
 @dataclass
@@ -44,6 +48,10 @@ class CaseSpec:
     seed: int = 0
     #: independent fresh processes that measure this case (each writes its own record)
     processes: int = 3
+    #: the most processes adaptive replication may give it (0: ``processes``)
+    max_processes: int = 0
+    #: "interleaved": the methods of a point share each process, paired by round; "process": one each
+    isolation: str = "interleaved"
     #: a timed sample repeats the kernel until it lasts at least this long
     min_sample_time_s: float = 0.02
     #: calls per sample; None = calibrated from min_sample_time_s
@@ -90,6 +98,11 @@ class CaseSpec:
             value = getattr(self, key)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{key} must be a positive integer, got {value!r}")
+        if self.isolation not in ISOLATION_MODES:
+            raise ValueError(f"isolation must be one of {', '.join(ISOLATION_MODES)}, got {self.isolation!r}")
+        if self.max_processes and self.max_processes < self.processes:
+            raise ValueError(f"max_processes ({self.max_processes}) must be 0 or at least processes "
+                             f"({self.processes})")
         if self.warmup < 0:
             raise ValueError(f"warmup must be >= 0, got {self.warmup!r}")
         if self.dtype not in fam.dtypes:
@@ -108,6 +121,23 @@ class CaseSpec:
         from numperf import backends
 
         backends.get(self.backend)  # unknown labels: ValueError listing the known ones
+
+    @property
+    def process_cap(self) -> int:
+        """How many processes may measure this case (its planned ones, or more when replicated)."""
+        return max(self.processes, self.max_processes)
+
+    @property
+    def point_id(self) -> str:
+        """The case id without the method and its options: the cases that one interleaving process
+        measures together (same family, parameters, dtype, threads, backend)."""
+        params = "_".join(f"{k}={_token(v)}" for k, v in self.params.items())
+        return f"{self.family}_{params}_{self.dtype}_t{self.threads}_{self.backend}"
+
+    def pairing_group(self) -> tuple:
+        """What must be equal for two cases to share an interleaving process."""
+        return (self.point_id, self.isolation, self.seed, self.repeats, self.warmup,
+                self.min_sample_time_s, self.loops)
 
     @property
     def case_id(self) -> str:
@@ -146,7 +176,7 @@ def _base_record(spec: CaseSpec, process_index: int) -> dict:
         "status": None, "reason": None, "timing": None, "interference": None,
         "memory": {"model": model.as_dict(), "peak_rss_bytes": None, "peak_rss_max_bytes": None,
                    "samples_peak_rss_bytes": [], "traced_peak_bytes": None},
-        "accuracy": None, "check": None, "threads": None, "blas": None,
+        "accuracy": None, "check": None, "threads": None, "blas": None, "pairing": None,
         "flops": method.flops(spec.params, spec.dtype), "gflops": None,
         "bytes_moved": method.bytes_moved(spec.params, spec.dtype),
         "host": None, "env": metadata.blas_env(), "scheduler": metadata.scheduler_info(),
@@ -217,14 +247,12 @@ def child_environment(backend: str, threads: int) -> tuple[str | None, dict, str
     return python, env, None
 
 
-def run_case(spec: CaseSpec, skip_reason: str | None = None, allocated_cpus: int | None = None,
-             process_index: int = 0) -> dict:
-    """Measure process ``process_index`` of a case in a fresh child; return its validated record.
-
-    Never raises for the case: every outcome (skip, failure, timeout) is a record.
-    """
-    if not 0 <= process_index < spec.processes:
-        raise ValueError(f"process index must be in 0..{spec.processes - 1}, got {process_index}")
+def _precheck(spec: CaseSpec, skip_reason: str | None, allocated_cpus: int | None,
+              process_index: int) -> tuple[dict, str | None, dict]:
+    """The case's base record, ended (skipped or invalid) when it may not run here; else the
+    interpreter and environment of its child."""
+    if not 0 <= process_index < spec.process_cap:
+        raise ValueError(f"process index must be in 0..{spec.process_cap - 1}, got {process_index}")
     rec = _base_record(spec, process_index)
     model = spec.model()
     reason = skip_reason
@@ -239,8 +267,10 @@ def run_case(spec: CaseSpec, skip_reason: str | None = None, allocated_cpus: int
         python, env, reason = child_environment(spec.backend, spec.threads)
     if reason is not None:
         rec.update(status="skipped", reason=reason)
-    if rec["status"] is None:
-        _run_child(spec, rec, python, env, process_index)
+    return rec, python, env
+
+
+def _complete(spec: CaseSpec, rec: dict) -> dict:
     rec["host"] = rec["host"] or metadata.host_info()
     rec["run"]["load_after"] = rec["run"].get("load_after") or metadata.load_average()
     rec["run"].setdefault("end_utc", datetime.now(UTC).isoformat())
@@ -248,6 +278,87 @@ def run_case(spec: CaseSpec, skip_reason: str | None = None, allocated_cpus: int
     if errors:
         raise record.RecordError(spec.case_id, "runner built an invalid record: " + "; ".join(errors))
     return rec
+
+
+def run_case(spec: CaseSpec, skip_reason: str | None = None, allocated_cpus: int | None = None,
+             process_index: int = 0) -> dict:
+    """Measure process ``process_index`` of a case in a fresh child of its own; return its validated
+    record. Never raises for the case: every outcome (skip, failure, timeout) is a record."""
+    rec, python, env = _precheck(spec, skip_reason, allocated_cpus, process_index)
+    measured = rec["status"] is None
+    if measured:
+        _run_child(spec, rec, python, env, process_index)
+    rec["pairing"] = {"mode": "process"} if measured else None
+    return _complete(spec, rec)
+
+
+def run_group(specs: list[CaseSpec], skip_reasons: list[str | None], allocated_cpus: int | None = None,
+              process_index: int = 0) -> list[dict]:
+    """Measure process ``process_index`` of the cases of one point (``CaseSpec.point_id``) in one
+    fresh child, interleaved by round (``numperf.case.run_group``); return their validated records.
+
+    Cases that may not run are recorded as such; fewer than two runnable ones are measured alone. When
+    the shared child dies (a crash, the kernel's OOM killer, the time limit), each case is measured
+    again in a child of its own, and its record says why.
+    """
+    checked = [_precheck(s, why, allocated_cpus, process_index) for s, why in zip(specs, skip_reasons,
+                                                                                 strict=True)]
+    live = [i for i, (rec, _, _) in enumerate(checked) if rec["status"] is None]
+    if len(live) < 2:
+        return [run_case(s, why, allocated_cpus, process_index) if i in live
+                else _complete(s, {**checked[i][0], "pairing": None})
+                for i, (s, why) in enumerate(zip(specs, skip_reasons, strict=True))]
+    python, env = checked[live[0]][1], checked[live[0]][2]
+    group = [specs[i] for i in live]
+    pairing = {"group_id": group[0].point_id, "process_index": process_index,
+               "process_uid": uuid.uuid4().hex, "seed": zlib.crc32(group[0].point_id.encode())}
+    t0 = time.perf_counter()
+    results, why = _run_group_child(group, python, env, process_index, pairing)
+    wall = time.perf_counter() - t0
+    out = [rec for rec, _, _ in checked]
+    for i, spec in zip(live, group, strict=True):
+        rec = out[i]
+        if results is None:
+            out[i] = run_case(spec, None, allocated_cpus, process_index)
+            out[i]["run"]["group_fallback"] = why
+            continue
+        _merge_child(rec, results[spec.method])
+        rec["pairing"] = results[spec.method]["pairing"]
+        rec["run"]["launcher"] = {"python": python, "group": [s.method for s in group]}
+        rec["run"]["wall_s"], rec["run"]["group_wall_s"] = wall / len(group), wall
+    for rec in out:
+        rec.setdefault("pairing", None)
+    return [_complete(s, rec) for s, rec in zip(specs, out, strict=True)]
+
+
+def _run_group_child(group: list[CaseSpec], python: str, env: dict, process_index: int,
+                     pairing: dict) -> tuple[dict | None, str | None]:
+    """Run one interleaving child for ``group``: ({method: child result}, None), or (None, why not)."""
+    child = {"group": [{**asdict(s), "mem_limit_bytes": s.mem_limit_bytes or s.mem_budget_bytes,
+                        "process_index": process_index} for s in group], "pairing": pairing}
+    limit = sum(s.time_limit_s for s in group)
+    with tempfile.TemporaryDirectory(prefix="numperf-group-") as tmp:
+        spec_path, result_path = Path(tmp, "spec.json"), Path(tmp, "result.json")
+        spec_path.write_text(json.dumps(child))
+        proc = subprocess.Popen([python, "-s", "-m", "numperf.case", str(spec_path), str(result_path)],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        try:
+            _, stderr = proc.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            return None, f"the shared child exceeded {limit:g} s; each case measured alone"
+        if not result_path.exists():
+            status, reason = _classify_exit(proc.returncode, stderr)
+            return None, f"the shared child ended ({status}: {reason}); each case measured alone"
+        data = json.loads(result_path.read_text())
+    wall = data.get("child_wall_s")
+    results = {}
+    for spec, res in zip(group, data["results"], strict=True):
+        res["child_wall_s"] = wall
+        results[spec.method] = res
+    return results, None
 
 
 def _run_child(spec: CaseSpec, rec: dict, python: str, env: dict, process_index: int) -> None:
@@ -333,7 +444,7 @@ def _compile_package() -> None:
         pass
 
 
-def _reusable(path: Path, spec: CaseSpec, process_index: int) -> dict | None:
+def reusable(path: Path, spec: CaseSpec, process_index: int) -> dict | None:
     """The record at ``path`` when it is valid and measured exactly this spec and process with this
     code (so adding cases to a batch does not re-measure the others, while changed code does
     re-measure them); None otherwise."""
@@ -351,34 +462,56 @@ def _reusable(path: Path, spec: CaseSpec, process_index: int) -> dict | None:
     return old if same else None
 
 
+def units(items: list[dict]) -> list[list[tuple[dict, CaseSpec]]]:
+    """The batch's cases as measuring units, in sweep order: the runnable cases of one point
+    (``CaseSpec.pairing_group``) together when interleaved, every other case alone."""
+    units: dict = {}
+    for item in items:
+        spec = CaseSpec.from_json(item["spec"])
+        together = item["runs"] and item["skip_reason"] is None and spec.isolation == "interleaved"
+        key = spec.pairing_group() if together else ("alone", spec.case_id)
+        units.setdefault(key, []).append((item, spec))
+    return list(units.values())
+
+
+def measure_unit(unit: list[tuple[dict, CaseSpec]], process_index: int,
+                 allocated_cpus: int | None = None) -> list[dict]:
+    """Measure process ``process_index`` of one unit (``units``), reusing its records when every
+    one of them is on disk for this exact spec and code; write each new record atomically. Returns
+    the manifest rows."""
+    paths = [Path(item["path"].format(process=process_index)) for item, _ in unit]
+    t0 = time.perf_counter()
+    old = [reusable(p, spec, process_index) for p, (_, spec) in zip(paths, unit, strict=True)]
+    reused = all(r is not None for r in old)
+    if reused:
+        recs = old
+    else:  # paired records must come from one process: a unit is measured whole or not at all
+        recs = run_group([s for _, s in unit], [i["skip_reason"] for i, _ in unit], allocated_cpus,
+                         process_index)
+        for rec, path in zip(recs, paths, strict=True):
+            write_record(rec, path)
+    wall = (time.perf_counter() - t0) / len(unit)
+    return [{"case_id": spec.case_id, "path": str(path), "status": rec["status"], "reason": rec["reason"],
+             "reused": reused, "wall_s": wall}
+            for rec, path, (_, spec) in zip(recs, paths, unit, strict=True)]
+
+
 def run_batch(cases: list[dict], process_index: int, out: str | os.PathLike,
               allocated_cpus: int | None = None, host_id: str | None = None) -> dict:
-    """Measure process ``process_index`` of every case in a batch, one fresh child each, writing each
-    record atomically as soon as it exists; then write the batch's manifest (what ran, how it ended).
-
-    A case whose valid record for this exact spec, measured by this code, is already on disk is
-    reused, not re-measured.
+    """Measure process ``process_index`` of every case in a batch (``measure_unit`` per unit), writing
+    each record atomically as soon as it exists; then write the batch's manifest (what ran, how it
+    ended). A unit whose valid records for this exact spec, measured by this code, are already on
+    disk is reused, not re-measured.
     """
     if host_id:
         os.environ["NUMPERF_HOST_ID"] = host_id
     _compile_package()
     measure.wait_for_quiet()
+    todo = [item for item in cases if process_index < (CaseSpec.from_json(item["spec"]).processes
+                                                        if item["runs"] else 1)]
     rows = []
-    for item in cases:
-        spec = CaseSpec.from_json(item["spec"])
-        paths = [item["path"].format(process=k) for k in range(spec.processes if item["runs"] else 1)]
-        if process_index >= len(paths):
-            continue
-        path = Path(paths[process_index])
-        t0 = time.perf_counter()
-        rec = _reusable(path, spec, process_index)
-        reused = rec is not None
-        if rec is None:
-            rec = run_case(spec, skip_reason=item["skip_reason"], allocated_cpus=allocated_cpus,
-                           process_index=process_index)
-            write_record(rec, path)
-        rows.append({"case_id": spec.case_id, "path": str(path), "status": rec["status"],
-                     "reason": rec["reason"], "reused": reused, "wall_s": time.perf_counter() - t0})
+    for unit in units(todo):
+        rows += measure_unit(unit, process_index, allocated_cpus)
     manifest = {"schema": "numperf.batch/1", "process_index": process_index, "cases": rows,
                 "host_id": metadata.host_id(), "end_utc": datetime.now(UTC).isoformat()}
     record.write_json(out, manifest)

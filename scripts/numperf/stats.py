@@ -5,17 +5,23 @@ yields one median time per call. Those P medians, on a log scale, are the indepe
 observations: their spread contains everything that differs from one process to the next
 (address-space layout, BLAS thread placement, turbo and neighbours over the minutes of a
 sweep) as well as the sampling noise inside each process. Intervals are Student-t
-intervals on the mean log median (Welch's for a ratio of two cases), so they are exact
-for log-normal process medians and honest with as few as 2-3 processes, where a bootstrap
-over processes can only ever see P distinct values and covers far less than it claims.
+intervals on the mean log median, so they are exact for log-normal process medians and
+honest with as few as 2-3 processes, where a bootstrap over processes can only ever see P
+distinct values and covers far less than it claims.
+
+A ratio of two cases measured in the same processes (interleaved rounds, one process per
+pairing key) is *paired*: its interval is a t interval over the processes' log-ratios, so what
+moves both sides of a process (its placement, a slow VM minute) cancels. Cases measured apart
+get Welch's interval; a comparison across separate runs adds the runs' measured drift
+(``drift_log_sd``, per run) to the variance.
 """
 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
+from scipy.stats import t as _t
 
 CONFIDENCE = 0.95
 #: Default minimum relative difference worth a verdict (5%).
@@ -23,25 +29,10 @@ MIN_EFFECT = 0.05
 VERDICTS = ("A faster", "B faster", "equivalent", "inconclusive")
 
 
-@lru_cache(maxsize=4096)
-def _t_quantile(p: float, df: float) -> float:
-    """Quantile of Student's t with ``df`` (possibly fractional) degrees of freedom."""
-    if df > 1e4:
-        from statistics import NormalDist
-
-        return NormalDist().inv_cdf(p)
-    # integrate the density on a fine grid in u = atan(t) (finite range), then invert the CDF
-    u = np.linspace(0.0, math.pi / 2, 20001)[:-1]
-    t = np.tan(u)
-    log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
-    dens = np.exp(log_c - (df + 1) / 2 * np.log1p(t * t / df)) / np.cos(u) ** 2
-    cdf = 0.5 + np.concatenate([[0.0], np.cumsum((dens[1:] + dens[:-1]) / 2 * np.diff(u))])
-    return float(np.tan(np.interp(p, cdf, u)))
-
-
 def t_quantile(p: float, df: float) -> float:
-    """Two-sided critical values come from ``t_quantile(1 - alpha / 2, df)``."""
-    return _t_quantile(round(p, 6), round(float(df), 3))
+    """Quantile of Student's t with ``df`` (possibly fractional) degrees of freedom; two-sided
+    critical values come from ``t_quantile(1 - alpha / 2, df)``."""
+    return float(_t.ppf(p, df))
 
 
 def process_medians(samples_by_process: list[list[float]]) -> np.ndarray:
@@ -70,8 +61,27 @@ def median_interval(medians, confidence: float = CONFIDENCE) -> tuple[float, flo
     return math.exp(mean), math.exp(mean - h), math.exp(mean + h)
 
 
-def ratio_interval(medians_a, medians_b, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
-    """Ratio A/B of combined medians with a Welch interval over both sets of processes."""
+def paired_logs(medians_a, medians_b, keys_a, keys_b) -> np.ndarray:
+    """Per-process log-ratios log(a/b) over the pairing keys both sides share (None never pairs)."""
+    b = {k: v for k, v in zip(keys_b or [], medians_b, strict=False) if k is not None}
+    return np.array([math.log(va / b[k]) for k, va in zip(keys_a or [], medians_a, strict=False)
+                     if k is not None and k in b])
+
+
+def ratio_interval(medians_a, medians_b, confidence: float = CONFIDENCE, keys_a=None, keys_b=None,
+                   drift_log_sd: float = 0.0) -> tuple[float, float, float]:
+    """Ratio A/B of combined medians and its interval.
+
+    Paired when at least two processes measured both sides (``keys_*``, one pairing key per
+    process median): a t interval over the per-process log-ratios. Otherwise Welch's interval
+    over both sets of processes, with ``2 * drift_log_sd**2`` added to its variance when the two
+    sides come from separate runs (each run shifted by its own drift).
+    """
+    logs = paired_logs(medians_a, medians_b, keys_a, keys_b)
+    if len(logs) >= 2:
+        mean, sd = float(logs.mean()), float(np.std(logs, ddof=1))
+        h = t_quantile(1 - (1 - confidence) / 2, len(logs) - 1) * sd / math.sqrt(len(logs))
+        return math.exp(mean), math.exp(mean - h), math.exp(mean + h)
     ma, sa, na = _log_mean_se(medians_a)
     mb, sb, nb = _log_mean_se(medians_b)
     if na == 0 or nb == 0:
@@ -79,11 +89,13 @@ def ratio_interval(medians_a, medians_b, confidence: float = CONFIDENCE) -> tupl
     ratio = math.exp(ma - mb)
     if na < 2 or nb < 2:
         return ratio, math.nan, math.nan
+    drift2 = 2 * drift_log_sd**2
     se2 = sa * sa + sb * sb
-    if se2 == 0:
+    if se2 + drift2 == 0:
         return ratio, ratio, ratio
-    df = se2 * se2 / (sa**4 / (na - 1) + sb**4 / (nb - 1))
-    h = t_quantile(1 - (1 - confidence) / 2, df) * math.sqrt(se2)
+    # Welch-Satterthwaite over the estimated parts; the drift is a measured constant
+    df = (se2 + drift2) ** 2 / (sa**4 / (na - 1) + sb**4 / (nb - 1)) if se2 > 0 else math.inf
+    h = t_quantile(1 - (1 - confidence) / 2, df) * math.sqrt(se2 + drift2)
     return ratio, ratio * math.exp(-h), ratio * math.exp(h)
 
 

@@ -46,10 +46,13 @@ def as_bool(series_or_value):
 
 
 def ok_rows(runs: pd.DataFrame) -> pd.DataFrame:
-    """The rows that measured a time (status ok), ``noisy`` as bool where present."""
+    """The rows that measured a time (status ok), ``noisy`` as bool where present, with the pairing
+    keys of their processes (none for tables written before processes were paired)."""
     if runs is None or runs.empty or "status" not in runs:
         return pd.DataFrame() if runs is None else runs.iloc[0:0]
     ok = runs[(runs["status"] == "ok") & runs["time_median_s"].notna()].copy()
+    if "time_process_keys" not in ok:  # tables written before processes were paired
+        ok["time_process_keys"] = None
     if "noisy" in ok:
         ok["noisy"] = as_bool(ok["noisy"]).to_numpy()
     return ok

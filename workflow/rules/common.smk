@@ -78,6 +78,16 @@ def batch_manifests():
             for k in ROUNDS if npconfig.in_round(cases, k)]
 
 
+def case_lists():
+    """Every batch's case list (what ``numperf replicate`` reads)."""
+    return [f"{RECORD_ROOT}/{backend}/cases/{batch}.json" for backend, batch in BATCHES]
+
+
+def replication():
+    """The replication summary this run writes (none when rebuilding from stored records)."""
+    return [] if STORED_ONLY or not CASES else [f"{RECORD_ROOT}/replication.json"]
+
+
 def local_records():
     return [] if STORED_ONLY else [p for c in CASES.values() for p in c.process_paths]
 

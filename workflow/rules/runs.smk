@@ -81,3 +81,30 @@ rule run_batch:
     shell:
         "numperf run-batch --cases {input.cases:q} --process {wildcards.process} --allocated-cpus {threads}"
         " --host-id {params.host_id:q} --out {output:q} 2> {log:q}"
+
+
+rule replicate:
+    input:
+        cases=case_lists(),
+        batches=batch_manifests(),
+    output:
+        f"{RECORD_ROOT}/replication.json",
+    log:
+        f"{RECORD_ROOT}/logs/replicate.log",
+    params:
+        host_id=HOST,
+        code=CODE_DIGEST,
+        target=config["target_resolution"],
+        budget=config["replication_budget_s"],
+        min_effect=config["min_effect"],
+    threads: max(ALL_THREADS, default=1)
+    resources:
+        mem_mb=lambda wildcards: max([c.mem_mb for c in CASES.values()], default=500),
+        runtime=lambda wildcards: int(config["replication_budget_s"] / 60) + 5,
+        timing_lane=1,
+    conda:
+        "../envs/numperf.yaml"
+    shell:
+        "numperf replicate --cases {input.cases:q} --out {output:q} --target-resolution {params.target}"
+        " --replication-budget-s {params.budget} --min-effect {params.min_effect} --allocated-cpus {threads}"
+        " --host-id {params.host_id:q} 2> {log:q}"

@@ -8,6 +8,7 @@ localrules:
 rule aggregate:
     input:
         batches=batch_manifests(),
+        replication=replication(),
         calibration=local_calibrations(),
         copied=copied_records,
         host=[] if STORED_ONLY else rules.probe_host.output,
