@@ -68,14 +68,7 @@ def compare(results: str | Path, a: dict, b: dict, min_effect: float = stats.MIN
     (ha, ba), (hb, bb) = resolve(cases, a), resolve(cases, b)
     if ha == hb:  # one run: its processes' spread already holds the drift within it
         drift_log_sd, drift_source = 0.0, "not applied: both sides come from one run"
-    parts = []
-    for _, rows, own in aggregate._by_family(cases):
-        keys = CASE + own
-        keep = keys + aggregate.TIMING + ["n_processes", "noisy", "numpy_version"]
-        sa = rows[(rows["host_id"] == ha) & (rows["backend"] == ba)][keep]
-        sb = rows[(rows["host_id"] == hb) & (rows["backend"] == bb)][keep]
-        parts.append(sa.merge(sb, on=keys, suffixes=("_a", "_b")))
-    shared = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    shared = _shared(cases, (ha, ba), (hb, bb))
     columns = CASE + aggregate.param_columns(cases) + RESULT_COLUMNS
     if shared.empty:
         table = pd.DataFrame(columns=columns)
@@ -93,7 +86,8 @@ def compare(results: str | Path, a: dict, b: dict, min_effect: float = stats.MIN
                "confidence": stats.CONFIDENCE, "drift_log_sd": drift_log_sd or 0.0,
                "drift_source": drift_source or "none measured: intervals assume no drift between runs"}
     if len(table):
-        geo, lo, hi = stats.geomean_interval(table["time_ratio_a_over_b"], table["ci_low"], table["ci_high"])
+        geo, lo, hi = stats.geomean_interval(table["time_ratio_a_over_b"], table["ci_low"], table["ci_high"],
+                                             extra_log_var=2 * (drift_log_sd or 0.0) ** 2)
         counts = table["verdict"].value_counts()
         faster = int(counts.get("A faster", 0) + counts.get("B faster", 0))
         summary.update(geomean_ratio_a_over_b=geo, geomean_ci=[lo, hi],
@@ -106,6 +100,28 @@ def compare(results: str | Path, a: dict, b: dict, min_effect: float = stats.MIN
                        geomean_resolvable_effect=stats.resolvable_effect(lo, hi),
                        numpy_differs=bool((table["numpy_version_a"] != table["numpy_version_b"]).any()))
     return table, summary
+
+
+def _shared(cases: pd.DataFrame, a: tuple[str, str], b: tuple[str, str]) -> pd.DataFrame:
+    """The cases both (host, backend) selections measured ok, side by side (suffixes _a, _b)."""
+    parts = []
+    for _, rows, own in aggregate._by_family(cases):
+        keys = CASE + own
+        keep = keys + aggregate.TIMING + ["n_processes", "noisy", "numpy_version"]
+        sa = rows[(rows["host_id"] == a[0]) & (rows["backend"] == a[1])][keep]
+        sb = rows[(rows["host_id"] == b[0]) & (rows["backend"] == b[1])][keep]
+        parts.append(sa.merge(sb, on=keys, suffixes=("_a", "_b")))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def shared_processes(results: str | Path, a: dict, b: dict) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per shared case: the process medians of side A and of side B."""
+    cases = _cases(Path(results))
+    shared = _shared(cases, resolve(cases, a), resolve(cases, b))
+    if shared.empty:
+        return []
+    pairs = zip(shared["time_process_medians_s_a"], shared["time_process_medians_s_b"], strict=True)
+    return [(np.array(json.loads(x)), np.array(json.loads(y))) for x, y in pairs]
 
 
 def measured_drift(results: Path) -> tuple[float, str | None]:

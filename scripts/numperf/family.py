@@ -192,6 +192,12 @@ class Family:
     floor: Callable[[dict, str, dict], float] | None = None
     #: pairs of dtypes whose times and errors ``dtype.csv`` compares per case (second / first)
     dtype_pairs: tuple[tuple[str, str], ...] = ()
+    #: methods that compute exactly what ``baseline`` does, by the same code (an A/A twin): their
+    #: ratio to it must come out equivalent or inconclusive (``make stability`` counts those that do not)
+    twins: tuple[str, ...] = ()
+    #: methods that are ``baseline`` plus a known extra cost, as {method: relative effect}: their
+    #: ratio to it must be found slower (``make stability`` counts how often it is)
+    planted: dict = field(default_factory=dict)
 
     def param(self, name: str) -> Param:
         for p in self.params:

@@ -1,23 +1,31 @@
-"""What this host can resolve: the same sweep twice under two labels (an A/A test), compared.
+"""What this host can resolve, checked three ways on one config run twice (``make stability``).
 
-Identical work should come out "equivalent" or "inconclusive"; the share of "faster" verdicts
-is this host's false-difference rate, and the interval half-widths are the smallest effects
-it can tell apart, per case and for the geometric mean over cases.
+- **Interleaved A/A**: every family's ``twins`` (the same code as its baseline, measured in the same
+  processes) against the baseline; identical work should come out "equivalent" or "inconclusive".
+- **Separate A/A**: the two runs, under two host labels, compared case by case as hosts are; their
+  differences beyond the within-run intervals measure the machine's run-to-run *drift*, which every
+  cross-run comparison then carries (``compare.measured_drift`` reads it back).
+- **Planted effects**: every family's ``planted`` methods (its baseline plus busy work calibrated per
+  process to a known share of its time) must be found slower.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from numperf import compare, config, metadata, record
+from numperf import aggregate, compare, config, family, metadata, record, stats
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEFILE = REPO / "workflow" / "Snakefile"
+FASTER = ("A faster", "B faster", "faster", "slower")
 
 
 def run_sweep(config_path: Path, workdir: Path, host_id: str, cores: str = "all") -> None:
@@ -30,9 +38,86 @@ def run_sweep(config_path: Path, workdir: Path, host_id: str, cores: str = "all"
         raise RuntimeError(f"the sweep for {host_id} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
 
 
+def _verdicts(table: pd.DataFrame, low: str, high: str) -> dict:
+    """Share of rows called different, verdict counts and the median resolvable effect."""
+    if table.empty:
+        return {"cases": 0, "faster_fraction": math.nan, "median_resolvable_effect": math.nan, "verdicts": {}}
+    effects = [stats.resolvable_effect(lo, hi) for lo, hi in zip(table[low], table[high], strict=True)]
+    return {"cases": len(table), "faster_fraction": float(table["verdict"].isin(FASTER).mean()),
+            "median_resolvable_effect": float(np.nanmedian(effects)),
+            "verdicts": {str(k): int(v) for k, v in table["verdict"].value_counts().items()}}
+
+
+def interleaved(speedup: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The twins' rows of ``speedup.csv`` (twin against its baseline, same processes)."""
+    twins = {(name, m) for name, fam in family.registry().items() for m in fam.twins}
+    rows = speedup[[(f, m) in twins for f, m in zip(speedup["family"], speedup["method"], strict=True)]]
+    return rows, _verdicts(rows, "speedup_ci_low", "speedup_ci_high")
+
+
+def planted(speedup: pd.DataFrame) -> list[dict]:
+    """Per planted effect size: how many cases, and the share found slower than the baseline."""
+    effects: dict[float, list[str]] = {}
+    for name, fam in family.registry().items():
+        for method, effect in fam.planted.items():
+            effects.setdefault(float(effect), []).append((name, method))
+    out = []
+    for effect, methods in sorted(effects.items()):
+        rows = speedup[[(f, m) in methods for f, m in zip(speedup["family"], speedup["method"], strict=True)]]
+        found = rows["speedup_vs_baseline"].astype(float)
+        some = len(rows) > 0
+        out.append({"effect": effect, "cases": len(rows),
+                    "detected_fraction": float((rows["verdict"] == "slower").mean()) if some else math.nan,
+                    "median_measured_effect": float(np.median(1 / found - 1)) if some else math.nan,
+                    "median_resolvable_effect": _verdicts(rows, "speedup_ci_low",
+                                                          "speedup_ci_high")["median_resolvable_effect"]})
+    return out
+
+
+def drift(results: Path, a: dict, b: dict) -> dict:
+    """Between-run component of log time (per run), by moments: the two runs' per-case log-ratios
+    ``d`` spread by ``2 tau^2`` beyond their within-run variances ``se^2`` (common shift included)."""
+    cases = compare.shared_processes(results, a, b)
+    d, se2 = [], []
+    for ma, mb in cases:
+        la, lb = np.log(ma), np.log(mb)
+        if len(la) >= 2 and len(lb) >= 2:
+            d.append(la.mean() - lb.mean())
+            se2.append(la.var(ddof=1) / len(la) + lb.var(ddof=1) / len(lb))
+    if not d:
+        return {"log_sd_per_run": None, "cases": 0}
+    d, se2 = np.asarray(d), np.asarray(se2)
+    tau2 = max(0.0, float(np.mean(d**2 - se2)) / 2)
+    return {"log_sd_per_run": math.sqrt(tau2), "mean_log_shift": float(d.mean()), "cases": len(d),
+            "measured_utc": datetime.now(UTC).isoformat(), "hosts": [a["host_id"], b["host_id"]]}
+
+
+def separate(results: Path, hosts: list[str], backends: list[str], min_effect: float) -> tuple:
+    """The two runs compared per backend, without and then with the drift they show; (table, summary)."""
+    tables_, out = [], []
+    for backend in backends:
+        a, b = ({"backend": backend, "host_id": h} for h in hosts)
+        try:
+            raw, raw_sum = compare.compare(results, a, b, min_effect=min_effect, drift_log_sd=0.0)
+        except ValueError as exc:  # a backend unavailable here has no ok rows on either side
+            out.append({"backend": backend, "cases": 0, "note": str(exc)})
+            continue
+        measured = drift(results, a, b)
+        tau = measured["log_sd_per_run"] or 0.0
+        table, summary = compare.compare(results, a, b, min_effect=min_effect, drift_log_sd=tau,
+                                         drift_source="measured by this stability run")
+        tables_.append(table.assign(backend=backend))
+        out.append({"backend": backend, **_verdicts(table, "ci_low", "ci_high"),
+                    "without_drift": _verdicts(raw, "ci_low", "ci_high"), "drift": measured,
+                    "geomean_ratio_a_over_b": summary["geomean_ratio_a_over_b"],
+                    "geomean_ci": summary["geomean_ci"], "geomean_verdict": summary["geomean_verdict"]})
+    table = pd.concat(tables_, ignore_index=True) if tables_ else pd.DataFrame()
+    return table, out
+
+
 def stability(config_path: str | Path, workdir: str | Path, label: str | None = None,
               cores: str = "all", fresh: bool = True) -> tuple[pd.DataFrame, dict]:
-    """Run the A/A test; return the per-case comparison and a summary per backend."""
+    """Run the config twice and the three checks; write ``stability.csv``/``.json`` in ``workdir``."""
     config_path, workdir = Path(config_path).resolve(), Path(workdir).resolve()
     cfg = config.load(config_path)
     label = label or metadata.host_id()
@@ -43,44 +128,45 @@ def stability(config_path: str | Path, workdir: str | Path, label: str | None = 
             shutil.rmtree(workdir / "results" / host, ignore_errors=True)
     for host in hosts:
         run_sweep(config_path, workdir, host, cores)
-    tables, summaries = [], []
-    for backend in cfg["backends"]:
-        a, b = ({"backend": backend, "host_id": h} for h in hosts)
-        try:
-            table, summary = compare.compare(workdir / "results", a, b, min_effect=cfg["min_effect"])
-        except ValueError as exc:  # a backend unavailable here has no ok rows on either side
-            summaries.append({"backend": backend, "shared_cases": 0, "note": str(exc)})
-            continue
-        tables.append(table.assign(backend=backend))
-        summaries.append({"backend": backend, **summary})
-    empty = pd.DataFrame(columns=compare.CASE + compare.RESULT_COLUMNS)
-    table = pd.concat(tables, ignore_index=True) if tables else empty
+    results = workdir / "results"
+    runs = aggregate.combine(aggregate.read_records(results)[0])
+    speedup = aggregate.speedup_table(runs, config.baselines(cfg), cfg["min_effect"])
+    speedup = speedup[speedup["host_id"].isin(hosts)]
+    table, sep = separate(results, hosts, cfg["backends"], cfg["min_effect"])
+    own = [s for s in sep if s.get("cases")]
+    summary = {"config": str(config_path), "hosts": hosts, "processes": cfg["processes"],
+               "max_processes": cfg["max_processes"], "target_resolution": cfg["target_resolution"],
+               "min_effect": cfg["min_effect"], "host": metadata.host_info(),
+               "interleaved": interleaved(speedup)[1], "separate": own[0] if own else {"cases": 0},
+               "drift": own[0]["drift"] if own else {"log_sd_per_run": None},
+               "planted": planted(speedup), "backends": sep}
     with record.atomic_write(workdir / "stability.csv") as fh:
         table.to_csv(fh, index=False)
-    summary = {"config": str(config_path), "hosts": hosts, "processes": cfg["processes"],
-               "min_effect": cfg["min_effect"], "backends": summaries}
+    with record.atomic_write(workdir / "speedup.csv") as fh:
+        speedup.to_csv(fh, index=False)
     record.write_json(workdir / "stability.json", summary)
     return table, summary
 
 
+def _pct(x) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:.1%}"
+
+
 def summary_text(summary: dict) -> str:
-    """The A/A result in a few plain lines, with the direction of the ratio stated."""
-    effect = f"{100 * summary['min_effect']:g}%"
-    lines = [f"A/A test: A is {summary['hosts'][0]}, B is {summary['hosts'][1]} (the same sweep twice), "
-             f"{summary['processes']} processes per case, min_effect {effect}"]
-    for s in summary["backends"]:
-        if not s.get("shared_cases"):
-            note = f" ({s['note']})" if s.get("note") else ""
-            lines.append(f"  {s['backend']}: no shared ok cases{note}")
-            continue
-        v = s["verdicts"]
-        geo = compare.format_ratio(s["geomean_ratio_a_over_b"], *s["geomean_ci"])
-        lines.append(
-            f"  {s['backend']}: {s['shared_cases']} cases; false differences ('faster' verdicts) "
-            f"{s['faster_fraction']:.0%}; equivalent {v['equivalent']}, inconclusive {v['inconclusive']}\n"
-            f"    geometric mean ratio {geo} ({s['confidence']:.0%} interval): {s['geomean_verdict']}\n"
-            f"    smallest resolvable effect: {s['median_resolvable_effect']:.1%} for one case (median), "
-            f"{s['geomean_resolvable_effect']:.1%} for the geometric mean")
-    lines.append("ratio = time A / time B: below 1 means A is faster; identical work should give "
-                 "'equivalent' or 'inconclusive'.")
+    """The three checks in a few plain lines."""
+    i, s, d = summary["interleaved"], summary["separate"], summary["drift"]
+    lines = [f"Stability of {summary['host'].get('cpu_model', '?')} ({summary['hosts'][0]} and "
+             f"{summary['hosts'][1]}: the same sweep twice), min_effect {summary['min_effect']:.0%}",
+             f"  interleaved A/A (twin vs baseline, same processes): {i['cases']} cases, called different "
+             f"{_pct(i['faster_fraction'])}, median resolvable effect {_pct(i['median_resolvable_effect'])}",
+             f"  separate A/A (run 1 vs run 2): {s.get('cases', 0)} cases, called different "
+             f"{_pct(s.get('faster_fraction'))} with the measured drift "
+             f"({_pct((s.get('without_drift') or {}).get('faster_fraction'))} without), median resolvable "
+             f"effect {_pct(s.get('median_resolvable_effect'))}",
+             f"  drift between runs: {_pct(d.get('log_sd_per_run'))} of log time per run "
+             f"(mean shift {_pct(d.get('mean_log_shift'))})"]
+    for p in summary["planted"]:
+        lines.append(f"  planted {p['effect']:.0%} slowdown: found in {_pct(p['detected_fraction'])} of "
+                     f"{p['cases']} cases (median measured {_pct(p['median_measured_effect'])})")
     return "\n".join(lines)
+

@@ -24,8 +24,8 @@ import numpy as np
 from scipy.stats import t as _t
 
 CONFIDENCE = 0.95
-#: Default minimum relative difference worth a verdict (5%).
-MIN_EFFECT = 0.05
+#: Default minimum relative difference worth a verdict (2%): below the 3% target resolution.
+MIN_EFFECT = 0.02
 VERDICTS = ("A faster", "B faster", "equivalent", "inconclusive")
 
 
@@ -99,11 +99,12 @@ def ratio_interval(medians_a, medians_b, confidence: float = CONFIDENCE, keys_a=
     return ratio, ratio * math.exp(-h), ratio * math.exp(h)
 
 
-def geomean_interval(ratios, lows=None, highs=None,
-                     confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+def geomean_interval(ratios, lows=None, highs=None, confidence: float = CONFIDENCE,
+                     extra_log_var: float = 0.0) -> tuple[float, float, float]:
     """Geometric mean of per-case ratios with a t interval over the cases.
 
-    With a single case the summary is that case's own ratio and interval.
+    With a single case the summary is that case's own ratio and interval. ``extra_log_var`` is a
+    variance every case shares (two runs' drift: it does not average out over cases).
     """
     logs = np.log(np.asarray(ratios, dtype=float))
     logs = logs[np.isfinite(logs)]
@@ -114,7 +115,7 @@ def geomean_interval(ratios, lows=None, highs=None,
         hi = float(highs[0]) if highs is not None else math.nan
         return float(math.exp(logs[0])), lo, hi
     mean, se = float(logs.mean()), float(np.std(logs, ddof=1) / math.sqrt(len(logs)))
-    h = t_quantile(1 - (1 - confidence) / 2, len(logs) - 1) * se
+    h = t_quantile(1 - (1 - confidence) / 2, len(logs) - 1) * math.sqrt(se * se + extra_log_var)
     return math.exp(mean), math.exp(mean - h), math.exp(mean + h)
 
 

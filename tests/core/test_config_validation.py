@@ -123,6 +123,13 @@ UNRUNNABLE = [
     ({"comparisons": [{"a": {"backend": "wheel"}, "b": {"backend": "openblas"}}] * 2},
      ["comparisons.1", "repeats comparisons.0", "each pair once"]),
     ({"threads": [4096], "allow_oversubscription": False}, ["threads", "4096", "CPUs this process may use"]),
+    ({"target_resolution": 0}, ["target_resolution", "0"]),
+    ({"target_resolution": 1.5}, ["target_resolution", "1.5"]),
+    ({"max_processes": 0}, ["max_processes", "0"]),
+    ({"processes": 5, "max_processes": 3}, ["max_processes", "3", "below processes", "allowed: 5..100"]),
+    ({"replication_budget_s": -1}, ["replication_budget_s", "-1"]),
+    ({"replication_budget_s": math.inf}, ["replication_budget_s", "inf"]),
+    ({"isolation": "threads"}, ["isolation", "'threads'", "interleaved", "process"]),
 ]
 
 
@@ -135,7 +142,9 @@ def test_unrunnable_values_are_refused_naming_key_value_and_allowed(change, word
 
 
 @pytest.mark.parametrize("change", [{"seed": 0}, {"seed": 2**40}, {"time_limit_s": 1}, {"repeats": 7},
-                                    {"memory_budget_mb": 5}, {"host_id": "tables-2"}])
+                                    {"memory_budget_mb": 5}, {"host_id": "tables-2"},
+                                    {"processes": 20}, {"max_processes": 3, "processes": 3},
+                                    {"replication_budget_s": 0}, {"isolation": "process"}])
 def test_edge_values_that_can_run_are_accepted(change):
     cfg = config.load({**BASE, **change})
     assert config.expand_cases(cfg, "h")

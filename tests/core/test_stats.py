@@ -100,6 +100,63 @@ def test_geomean_interval_over_cases():
     ratios = [1.02, 0.98, 1.01, 0.99, 1.00, 1.03]
     geo, lo, hi = stats.geomean_interval(ratios)
     assert geo == pytest.approx(math.exp(np.mean(np.log(ratios))))
-    assert lo < geo < hi and stats.verdict(geo, lo, hi) == "equivalent"
+    assert lo < geo < hi and stats.verdict(geo, lo, hi, min_effect=0.05) == "equivalent"
     assert stats.geomean_interval([0.8], [0.7], [0.9]) == (pytest.approx(0.8), 0.7, 0.9)
     assert stats.resolvable_effect(0.9, 1.1) == pytest.approx(math.sqrt(1.1 / 0.9) - 1)
+
+
+def _paired_processes(rng, ratio: float, processes: int, drift_sd: float = 0.02):
+    """Process medians of two methods measured in the same processes: a process effect both share
+    (placement, a slow VM minute; drifting over the sweep), a smaller one of each method's own, and
+    within-process sampling noise; pairing keys name the process."""
+    shared = rng.normal(0, 0.06, processes) + np.cumsum(rng.normal(0, drift_sd, processes))
+    a = np.exp(shared + rng.normal(0, 0.015, processes) + rng.normal(0, 0.005, processes))
+    b = ratio * np.exp(shared + rng.normal(0, 0.015, processes) + rng.normal(0, 0.005, processes))
+    keys = [f"p{k}" for k in range(processes)]
+    return list(b), list(a), keys
+
+
+@pytest.mark.parametrize("processes", [3, 6, 10])
+def test_the_paired_interval_covers_at_its_nominal_rate_with_process_effects_and_drift(processes):
+    rng = np.random.default_rng(11)
+    hits, trials = 0, 2000
+    for _ in range(trials):
+        b, a, keys = _paired_processes(rng, 1.03, processes)
+        _, lo, hi = stats.ratio_interval(b, a, keys_a=keys, keys_b=keys)
+        hits += lo <= 1.03 <= hi
+    assert 0.93 <= hits / trials <= 0.97
+
+
+def test_pairing_narrows_what_moves_both_sides_and_welch_ignores_keys_that_do_not_match():
+    rng = np.random.default_rng(12)
+    b, a, keys = _paired_processes(rng, 1.03, 10)
+    paired = stats.resolvable_effect(*stats.ratio_interval(b, a, keys_a=keys, keys_b=keys)[1:])
+    apart = stats.resolvable_effect(*stats.ratio_interval(b, a)[1:])
+    assert paired < apart / 2
+    other = [f"q{k}" for k in range(10)]  # other processes: nothing to pair
+    assert stats.ratio_interval(b, a, keys_a=keys, keys_b=other) == stats.ratio_interval(b, a)
+    assert len(stats.paired_logs(b, a, keys, [None] * 10)) == 0
+
+
+def test_drift_between_runs_is_carried_into_unpaired_intervals():
+    """Two separate runs of identical work, each shifted by its own drift: without the drift the
+    Welch interval calls far too many of them different; with the drift's sd it covers."""
+    rng = np.random.default_rng(13)
+    run_sd, trials = 0.03, 2000
+    miss_without = miss_with = 0
+    for _ in range(trials):
+        a = np.exp(rng.normal(0, run_sd) + rng.normal(0, 0.01, 5))
+        b = np.exp(rng.normal(0, run_sd) + rng.normal(0, 0.01, 5))
+        _, lo, hi = stats.ratio_interval(a, b)
+        miss_without += not lo <= 1 <= hi
+        _, lo, hi = stats.ratio_interval(a, b, drift_log_sd=run_sd)
+        miss_with += not lo <= 1 <= hi
+    assert miss_without / trials > 0.3
+    assert miss_with / trials <= 0.06
+
+
+def test_drift_widens_a_geometric_mean_that_averaging_over_cases_cannot_narrow():
+    ratios = [1.01, 0.99, 1.0, 1.02, 0.98] * 4
+    _, lo, hi = stats.geomean_interval(ratios)
+    _, dlo, dhi = stats.geomean_interval(ratios, extra_log_var=2 * 0.03**2)
+    assert dlo < lo and dhi > hi and stats.resolvable_effect(dlo, dhi) > 0.08
