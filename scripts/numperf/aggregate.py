@@ -181,6 +181,7 @@ def _timing_columns(ok: pd.DataFrame) -> dict:
         "time_rel_dispersion": float(np.median([_mad(s) / np.median(s) for s in per_process])),
         "time_process_medians_s": json.dumps([float(v) for v in medians]),
         "time_process_keys": json.dumps(keys),
+        "time_process_samples_s": json.dumps(per_process),
         "isolation": "+".join(sorted({m for m in ok.get("isolation", []) if isinstance(m, str)})) or None,
     }
 
@@ -326,7 +327,7 @@ def add_roofline(runs: pd.DataFrame, cal: pd.DataFrame) -> pd.DataFrame:
 
 #: The columns a ratio needs of each side (``ratio_columns``): the combined median, the processes'
 #: medians and their pairing keys.
-TIMING = ["time_median_s", "time_process_medians_s", "time_process_keys"]
+TIMING = ["time_median_s", "time_process_medians_s", "time_process_keys", "time_process_samples_s"]
 
 
 def _json_list(value) -> list:
@@ -343,13 +344,16 @@ def ratio_columns(df: pd.DataFrame, num: str, den: str, min_effect: float,
     Welch's interval, widened by ``drift_log_sd`` when they come from separate runs.
     """
     out = []
-    keys_num = df.get(f"time_process_keys{num}", pd.Series([None] * len(df), index=df.index))
-    keys_den = df.get(f"time_process_keys{den}", pd.Series([None] * len(df), index=df.index))
-    for a, b, ka, kb in zip(df[f"time_process_medians_s{num}"], df[f"time_process_medians_s{den}"],
-                            keys_num, keys_den, strict=True):
-        a, b, ka, kb = json.loads(a), json.loads(b), _json_list(ka), _json_list(kb)
+    none = pd.Series([None] * len(df), index=df.index)
+    cols = [df[f"time_process_medians_s{num}"], df[f"time_process_medians_s{den}"]]
+    cols += [df.get(f"{c}{side}", none) for c in ("time_process_keys", "time_process_samples_s")
+             for side in (num, den)]
+    for a, b, ka, kb, sa, sb in zip(*cols, strict=True):
+        a, b = json.loads(a), json.loads(b)
+        ka, kb, sa, sb = (_json_list(v) for v in (ka, kb, sa, sb))
         paired = len(stats.paired_logs(a, b, ka, kb))
-        ratio, lo, hi = stats.ratio_interval(a, b, keys_a=ka, keys_b=kb,
+        ratio, lo, hi = stats.ratio_interval(a, b, keys_a=ka, keys_b=kb, samples_a=sa or None,
+                                             samples_b=sb or None,
                                              drift_log_sd=0.0 if paired >= 2 else drift_log_sd)
         out.append({"ratio": ratio, "ci_low": lo, "ci_high": hi,
                     "verdict": stats.verdict(ratio, lo, hi, min_effect, labels),

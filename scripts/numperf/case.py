@@ -66,8 +66,9 @@ def run(spec: dict) -> dict:
     return out
 
 
-def _prepare(spec: dict, rng) -> tuple[dict, object]:
-    """The child's record so far and the case's kernel (None when it ended before timing: skipped)."""
+def _prepare(spec: dict, rng, shared: dict | None = None) -> tuple[dict, object]:
+    """The child's record so far and the case's kernel (None when it ended before timing: skipped).
+    ``shared`` holds inputs already built for the point (``Family.shared_setup``), keyed "inputs"."""
     from threadpoolctl import threadpool_info
 
     fam = family.get(spec["family"])
@@ -81,7 +82,13 @@ def _prepare(spec: dict, rng) -> tuple[dict, object]:
     options = method.resolve_options(spec.get("options"), spec["params"], spec["dtype"])
     rec["options"] = options
     try:
-        inputs = fam.setup(spec["params"], spec["dtype"], rng, spec["method"])
+        if shared is not None and "inputs" in shared:
+            inputs = shared["inputs"]
+        else:
+            inputs = fam.setup(spec["params"], spec["dtype"], rng,
+                               None if shared is not None else spec["method"])
+            if shared is not None:
+                shared["inputs"] = inputs
     except family.Skip as why:
         rec.update(status="skipped", reason=str(why), threadpool_info=threadpool_info())
         return rec, None
@@ -154,11 +161,12 @@ def run_group(specs: list[dict], pairing: dict) -> list[dict]:
 
     first = specs[0]
     outs, live = [], {}
+    shared = {} if family.get(first["family"]).shared_setup else None
     for spec in specs:
         out = {"start_utc": datetime.now(UTC).isoformat()}
         rng = np.random.default_rng(spec["seed"])  # the same inputs as an isolated process builds
         try:
-            rec, kernel = _prepare(spec, rng)
+            rec, kernel = _prepare(spec, rng, shared)
             out.update(rec)
             if kernel is not None:
                 live[spec["method"]] = (spec, out, kernel, rng)
@@ -185,7 +193,8 @@ def run_group(specs: list[dict], pairing: dict) -> list[dict]:
                 out.update(status="oom", reason=f"MemoryError: {exc or 'allocation failed'}")
             except Exception as exc:  # noqa: BLE001
                 out.update(status="error", reason=f"{type(exc).__name__}: {exc}")
-    info = {**pairing, "mode": "interleaved", "methods": list(live), "round_orders": raw["round_orders"]}
+    info = {**pairing, "mode": "interleaved", "methods": list(live), "round_orders": raw["round_orders"],
+            "shared_inputs": shared is not None}
     for out in outs:
         out.pop("_inputs", None)
         out["pairing"] = info

@@ -195,6 +195,10 @@ class Family:
     #: methods that compute exactly what ``baseline`` does, by the same code (an A/A twin): their
     #: ratio to it must come out equivalent or inconclusive (``make stability`` counts those that do not)
     twins: tuple[str, ...] = ()
+    #: True when ``setup`` builds the same inputs whatever the method: a process that interleaves the
+    #: methods of a point then builds them once and every method reads the very same arrays (same
+    #: pages, same alignment), so their ratio carries no difference of memory placement
+    shared_setup: bool = False
     #: methods that are ``baseline`` plus a known extra cost, as {method: relative effect}: their
     #: ratio to it must be found slower (``make stability`` counts how often it is)
     planted: dict = field(default_factory=dict)

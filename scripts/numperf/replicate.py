@@ -37,13 +37,14 @@ def _records(unit, count: int) -> list[list[dict | None]]:
     return out
 
 
-def _medians(recs: list[dict | None]) -> tuple[list[float], list[str | None]]:
-    meds, keys = [], []
+def _medians(recs: list[dict | None]) -> tuple[list[float], list[str | None], list[list[float]]]:
+    meds, keys, samples = [], [], []
     for rec in recs:
         if rec and rec["status"] == "ok" and rec.get("timing"):
             meds.append(rec["timing"]["median_s"])
             keys.append((rec.get("pairing") or {}).get("process_uid"))
-    return meds, keys
+            samples.append(rec["timing"]["samples_s"])
+    return meds, keys, samples
 
 
 def reference_method(methods: list[str], fam: family.Family) -> str:
@@ -58,13 +59,14 @@ def widths(unit, recs, min_effect: float) -> dict[str, tuple[float, str, bool]]:
     series = {spec.method: _medians(r) for (_, spec), r in zip(unit, recs, strict=True)}
     ref = reference_method(list(series), unit[0][1].family_spec)
     out = {}
-    for (_, spec), (meds, keys) in zip(unit, series.values(), strict=True):
+    for (_, spec), (meds, keys, samples) in zip(unit, series.values(), strict=True):
         if len(unit) == 1 or spec.method == ref:
             _, lo, hi = stats.median_interval(meds)
             out[spec.case_id] = (stats.resolvable_effect(lo, hi), "open", len(unit) == 1)
             continue
-        rmeds, rkeys = series[ref]
-        ratio, lo, hi = stats.ratio_interval(meds, rmeds, keys_a=keys, keys_b=rkeys)
+        rmeds, rkeys, rsamples = series[ref]
+        ratio, lo, hi = stats.ratio_interval(meds, rmeds, keys_a=keys, keys_b=rkeys, samples_a=samples,
+                                             samples_b=rsamples)
         verdict = stats.verdict(ratio, lo, hi, min_effect, ("faster", "slower"))
         out[spec.case_id] = (stats.resolvable_effect(lo, hi), verdict, True)
     return out

@@ -145,6 +145,9 @@ def stability(config_path: str | Path, workdir: str | Path, label: str | None = 
     with record.atomic_write(workdir / "speedup.csv") as fh:
         speedup.to_csv(fh, index=False)
     record.write_json(workdir / "stability.json", summary)
+    from numperf.plotting import stability as figure
+
+    figure.plot(workdir)
     return table, summary
 
 

@@ -61,15 +61,31 @@ def median_interval(medians, confidence: float = CONFIDENCE) -> tuple[float, flo
     return math.exp(mean), math.exp(mean - h), math.exp(mean + h)
 
 
-def paired_logs(medians_a, medians_b, keys_a, keys_b) -> np.ndarray:
-    """Per-process log-ratios log(a/b) over the pairing keys both sides share (None never pairs)."""
-    b = {k: v for k, v in zip(keys_b or [], medians_b, strict=False) if k is not None}
-    return np.array([math.log(va / b[k]) for k, va in zip(keys_a or [], medians_a, strict=False)
-                     if k is not None and k in b])
+def paired_logs(medians_a, medians_b, keys_a, keys_b, samples_a=None, samples_b=None) -> np.ndarray:
+    """Per-process log-ratios log(a/b) over the pairing keys both sides share (None never pairs).
+
+    With the processes' samples (``samples_*``, in round order: sample r of every method of a process
+    came from its round r), a process's log-ratio is the median over its rounds of the round's
+    log-ratio, so a change of speed within the process (a slower minute, a frequency step) cancels
+    round by round; without them, the log-ratio of the two process medians.
+    """
+    b = {k: i for i, k in enumerate(keys_b or []) if k is not None}
+    out = []
+    for i, k in enumerate(keys_a or []):
+        if k is None or k not in b or i >= len(medians_a):
+            continue
+        j = b[k]
+        sa = samples_a[i] if samples_a is not None and i < len(samples_a) else None
+        sb = samples_b[j] if samples_b is not None and j < len(samples_b) else None
+        if sa is not None and sb is not None and len(sa) == len(sb) and len(sa):
+            out.append(float(np.median(np.log(np.asarray(sa, float) / np.asarray(sb, float)))))
+        else:
+            out.append(math.log(medians_a[i] / medians_b[j]))
+    return np.array(out)
 
 
 def ratio_interval(medians_a, medians_b, confidence: float = CONFIDENCE, keys_a=None, keys_b=None,
-                   drift_log_sd: float = 0.0) -> tuple[float, float, float]:
+                   drift_log_sd: float = 0.0, samples_a=None, samples_b=None) -> tuple[float, float, float]:
     """Ratio A/B of combined medians and its interval.
 
     Paired when at least two processes measured both sides (``keys_*``, one pairing key per
@@ -77,7 +93,7 @@ def ratio_interval(medians_a, medians_b, confidence: float = CONFIDENCE, keys_a=
     over both sets of processes, with ``2 * drift_log_sd**2`` added to its variance when the two
     sides come from separate runs (each run shifted by its own drift).
     """
-    logs = paired_logs(medians_a, medians_b, keys_a, keys_b)
+    logs = paired_logs(medians_a, medians_b, keys_a, keys_b, samples_a, samples_b)
     if len(logs) >= 2:
         mean, sd = float(logs.mean()), float(np.std(logs, ddof=1))
         h = t_quantile(1 - (1 - confidence) / 2, len(logs) - 1) * sd / math.sqrt(len(logs))

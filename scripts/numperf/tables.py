@@ -51,8 +51,9 @@ def ok_rows(runs: pd.DataFrame) -> pd.DataFrame:
     if runs is None or runs.empty or "status" not in runs:
         return pd.DataFrame() if runs is None else runs.iloc[0:0]
     ok = runs[(runs["status"] == "ok") & runs["time_median_s"].notna()].copy()
-    if "time_process_keys" not in ok:  # tables written before processes were paired
-        ok["time_process_keys"] = None
+    for col in ("time_process_keys", "time_process_samples_s"):
+        if col not in ok:  # tables written before processes were paired
+            ok[col] = None
     if "noisy" in ok:
         ok["noisy"] = as_bool(ok["noisy"]).to_numpy()
     return ok

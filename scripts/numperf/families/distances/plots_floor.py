@@ -145,7 +145,7 @@ def sklearn_speedups(runs: pd.DataFrame) -> pd.DataFrame:
     keys = [k for k in DISTANCE_KEYS if k in ok]
     if "time_process_medians_s" not in ok or not (ok["method"] == "sklearn").any():
         return pd.DataFrame(columns=[*keys, "method", "speedup", "ci_low", "ci_high"])
-    cols = [*keys, "method", *[c for c in ("time_process_medians_s", "time_process_keys") if c in ok]]
+    cols = [*keys, "method", *[c for c in aggregate.TIMING[1:] if c in ok]]
     both = ok[cols].merge(ok[ok["method"] == "sklearn"][cols], on=keys, suffixes=("", "_sklearn"))
     both = both[both["method_sklearn"] != both["method"]] if "method_sklearn" in both else both
     r = aggregate.ratio_columns(both, "_sklearn", "", aggregate.stats.MIN_EFFECT, ("slower", "faster"))

@@ -73,8 +73,7 @@ def _time_ratio(num, den, min_effect: float) -> tuple[float, float, float, str]:
     """time(num) / time(den) of two runs rows (of one method at two sizes or strides) with its
     between-process interval and verdict (LESS_MORE, equivalent, inconclusive): aggregate.ratio_columns,
     the computation of every time ratio in the tables."""
-    pair = pd.DataFrame({f"{col}_{side}": [row.get(col)] for col in ("time_process_medians_s",
-                                                                     "time_process_keys")
+    pair = pd.DataFrame({f"{col}_{side}": [row.get(col)] for col in aggregate.TIMING[1:]
                          for side, row in (("num", num), ("den", den))})
     r = aggregate.ratio_columns(pair, "_num", "_den", min_effect, LESS_MORE).iloc[0]
     return float(r["ratio"]), float(r["ci_low"]), float(r["ci_high"]), str(r["verdict"])
