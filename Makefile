@@ -8,7 +8,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/config.yaml
 CORES ?= all
-SNAKEMAKE := $(BIN)/snakemake --configfile $(CONFIG)
+# No per-job detail block or `reason:` line (a job's params make it ~12,000 characters); failures
+# still print the exception, the failed command (with its log path) and the exit status.
+# `make run SNAKEMAKE_QUIET=` brings the blocks back.
+SNAKEMAKE_QUIET ?= --quiet rules
+SNAKEMAKE := $(BIN)/snakemake --configfile $(CONFIG) $(SNAKEMAKE_QUIET)
 REPORT := --report results/report.html --report-stylesheet workflow/report/style.css
 # A lock left by a killed run (no Snakemake alive here) is removed, saying so; a live run's lock stays.
 UNLOCK_STALE := $(BIN)/numperf unlock-stale
