@@ -139,14 +139,17 @@ def _add_run_batch(sub) -> None:
                 "invalid")
     _add_host_id(p)
     p.add_argument("--out", required=True, help="manifest path")
+    p.add_argument("--progress", help="the sweep's progress ledger (a line per unit on stdout)")
+    p.add_argument("--total", type=int, default=0, help="case measurements of the whole sweep")
     p.set_defaults(func=_cmd_run_batch)
 
 
 def _cmd_run_batch(args) -> int:
-    from numperf import config, runner
+    from numperf import config, progress, runner
 
+    line = progress.Progress(args.progress, args.total) if args.progress else None
     manifest = runner.run_batch(config.read_case_file(args.cases), args.process, args.out,
-                                allocated_cpus=args.allocated_cpus, host_id=args.host_id)
+                                allocated_cpus=args.allocated_cpus, host_id=args.host_id, progress=line)
     counts: dict[str, int] = {}
     for row in manifest["cases"]:
         counts[row["status"]] = counts.get(row["status"], 0) + 1

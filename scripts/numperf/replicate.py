@@ -127,6 +127,16 @@ def _state(unit, target, min_effect) -> tuple[int, list, str | None]:
     return count, recs, None
 
 
+def _say(unit, index: int, target: float, min_effect: float, left_s: float) -> None:
+    """One console line per extra process: the unit, its widest open interval, the budget left."""
+    recs = _records(unit, index + 1)
+    found = [w for w, v, decides in widths(unit, recs, min_effect).values()
+             if decides and v in ("open", "inconclusive") and math.isfinite(w)]
+    widest = f"widest open interval +-{max(found):.1%}" if found else "decided"
+    print(f"replicate: {runner.unit_label(unit)} process {index + 1}/{unit[0][1].process_cap}: {widest} "
+          f"(target {target:.0%}); {max(0.0, left_s):.0f} s of budget left", flush=True)
+
+
 def replicate(case_files: list[str | Path], out: str | Path, target_resolution: float, budget_s: float,
               min_effect: float = stats.MIN_EFFECT, allocated_cpus: int | None = None) -> dict:
     """Top up the open units of the sweep (``case_files``: its batches' case lists); write and return
@@ -156,6 +166,7 @@ def replicate(case_files: list[str | Path], out: str | Path, target_resolution: 
             runner.measure_unit(units[i], count, allocated_cpus)
             spent += time.perf_counter() - start
             measured += 1
+            _say(units[i], count, target_resolution, min_effect, budget_s - spent)
     rows, timed, wall = [], 0.0, 0.0
     for i, unit in enumerate(units):
         count, recs, _ = _state(unit, target_resolution, min_effect)

@@ -496,8 +496,17 @@ def measure_unit(unit: list[tuple[dict, CaseSpec]], process_index: int,
             for rec, path, (_, spec) in zip(recs, paths, unit, strict=True)]
 
 
+def unit_label(unit: list[tuple[dict, CaseSpec]]) -> str:
+    """A unit for a person: ``distances n=1000 d=50 float32 t1 (8 methods)`` or the one method."""
+    spec = unit[0][1]
+    params = " ".join(f"{k}={v}" for k, v in spec.params.items()
+                      if v != spec.family_spec.param(k).default or k in ("n", "elements"))
+    what = f"({len(unit)} methods)" if len(unit) > 1 else spec.method
+    return " ".join(filter(None, [spec.family, what, params, spec.dtype, f"t{spec.threads}", spec.backend]))
+
+
 def run_batch(cases: list[dict], process_index: int, out: str | os.PathLike,
-              allocated_cpus: int | None = None, host_id: str | None = None) -> dict:
+              allocated_cpus: int | None = None, host_id: str | None = None, progress=None) -> dict:
     """Measure process ``process_index`` of every case in a batch (``measure_unit`` per unit), writing
     each record atomically as soon as it exists; then write the batch's manifest (what ran, how it
     ended). A unit whose valid records for this exact spec, measured by this code, are already on
@@ -511,7 +520,16 @@ def run_batch(cases: list[dict], process_index: int, out: str | os.PathLike,
                                                         if item["runs"] else 1)]
     rows = []
     for unit in units(todo):
-        rows += measure_unit(unit, process_index, allocated_cpus)
+        if progress:
+            progress.start(f"process {process_index + 1}: {unit_label(unit)}")
+        new = measure_unit(unit, process_index, allocated_cpus)
+        rows += new
+        if progress:
+            statuses = sorted({r["status"] for r in new})
+            progress.done(len(new), "reused" if all(r["reused"] for r in new) else "+".join(statuses),
+                          rounds=unit[0][1].repeats if "ok" in statuses else None)
+    if progress:
+        progress.finish()
     manifest = {"schema": "numperf.batch/1", "process_index": process_index, "cases": rows,
                 "host_id": metadata.host_id(), "end_utc": datetime.now(UTC).isoformat()}
     record.write_json(out, manifest)

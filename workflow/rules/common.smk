@@ -43,6 +43,9 @@ BATCHES = npconfig.batches(CASES)
 ROUNDS = range(config["processes"])
 ALL_THREADS = sorted({c.spec.threads for c in CASES.values()})
 RECORD_ROOT = f"results/{HOST}"
+# The console line of the measuring jobs: cases done of all planned measurements, time left.
+PROGRESS_LEDGER = f"{RECORD_ROOT}/progress.json"
+PLANNED_MEASUREMENTS = sum(len(c.process_paths) for c in CASES.values())
 TABLES = aggregate.TABLES
 ALL_TABLES = expand("results/tables/{table}.csv", table=TABLES) + ["results/tables/runs.parquet"]
 # Figures of the configured families only (and the cross-family ones).

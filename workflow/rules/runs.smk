@@ -80,7 +80,8 @@ rule run_batch:
         "../envs/numperf.yaml"
     shell:
         "numperf run-batch --cases {input.cases:q} --process {wildcards.process} --allocated-cpus {threads}"
-        " --host-id {params.host_id:q} --out {output:q} 2> {log:q}"
+        " --host-id {params.host_id:q} --out {output:q} --progress {PROGRESS_LEDGER:q} --total {PLANNED_MEASUREMENTS}"
+        " 2> {log:q}"
 
 
 rule replicate:
