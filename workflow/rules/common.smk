@@ -105,6 +105,9 @@ def local_calibrations():
 def copied_records(wildcards):
     """Records already on disk (other hosts' folders, or every record when STORED_ONLY)."""
     found = [str(p) for p in aggregate.record_paths(Path("results"))]
+    if not STORED_ONLY:  # this run's own cases: the batches and replication write their records
+        own = {os.path.dirname(c.path) for c in CASES.values()}
+        found = [p for p in found if os.path.dirname(p) not in own]
     found += [str(p) for p in aggregate.calibration_paths(Path("results"))]
     return sorted(set(found) - set(local_records()) - set(local_calibrations()))
 
