@@ -158,7 +158,7 @@ def test_sweep_killed_with_sigkill_leaves_no_partial_record_and_rerun_completes(
     cfg = {"families": {"distances": {"grid": [{"n": 400, "d": 30}, {"n": 800, "d": 30}],
                                       "methods": ["gemm_trick", "blocked", "broadcast_einsum"]}},
            "dtypes": ["float32", "float64"], "threads": [1], "repeats": 5, "processes": 2,
-           "min_sample_time_s": 0.005}
+           "max_processes": 2, "min_sample_time_s": 0.005}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     env = {**os.environ, "NUMPERF_HOST_ID": "killed"}
     proc = subprocess.Popen([*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", "--configfile",
@@ -190,7 +190,8 @@ def test_no_config_string_reaches_a_shell(tmp_path):
     """An exclusion reason full of shell syntax travels as JSON (case list -> record), never through a
     shell: it arrives verbatim and runs nothing."""
     reason = "it's $(touch pwned); `touch pwned2`"
-    cfg = block(methods=["blocked", "gemm_trick"], exclude=[{"method": "blocked", "reason": reason}])
+    cfg = {**block(methods=["blocked", "gemm_trick"], exclude=[{"method": "blocked", "reason": reason}]),
+           "max_processes": 3}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     snakemake(tmp_path, "--configfile", tmp_path / "c.yaml", *TABLES_ONLY, env={"NUMPERF_HOST_ID": "quoted"})
     runs = pd.read_csv(tmp_path / "results" / "tables" / "runs.csv")

@@ -68,6 +68,7 @@ CONFIG = {
     "threads": [1, 2],
     "repeats": 2,
     "processes": 2,
+    "max_processes": 2,  # no adaptive replication: the jobs below are the planned ones
     "min_sample_time_s": 0.005,
     "warmup": 1,
     "time_limit_s": TIME_LIMIT_S,
