@@ -140,7 +140,8 @@ def _add_run_batch(sub) -> None:
     _add_host_id(p)
     p.add_argument("--out", required=True, help="manifest path")
     p.add_argument("--progress", help="the sweep's progress ledger (a line per unit on stdout)")
-    p.add_argument("--total", type=int, default=0, help="case measurements of the whole sweep")
+    p.add_argument("--total", type=int, default=0,
+                   help="case measurements of the whole sweep (0: the total the ledger was started with)")
     p.set_defaults(func=_cmd_run_batch)
 
 

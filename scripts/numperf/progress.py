@@ -22,6 +22,14 @@ _CLEAR = "\r\x1b[K"  # back to the start of the line, then clear to its end
 _STREAM_ERRORS = (OSError, ValueError, AttributeError)
 
 
+def start_ledger(ledger_path, total_cases: int) -> None:
+    """A fresh count for a sweep of ``total_cases`` case measurements (the workflow's onstart)."""
+    try:
+        write_json(ledger_path, {"done": 0, "timed": 0, "seconds": 0.0, "total": int(total_cases)})
+    except OSError:
+        pass
+
+
 def format_eta(seconds: float) -> str:
     """A rough duration for a person: ``45 s``, ``2 min 10 s``, ``1 h 05 min``."""
     if seconds is None or not math.isfinite(seconds) or seconds < 0:
@@ -46,7 +54,7 @@ class Progress:
 
     def __init__(self, ledger_path, total_cases: int, stream=None):
         self.ledger_path = Path(ledger_path)
-        self.total = max(0, int(total_cases))
+        self.total = max(0, int(total_cases)) or self._ledger_total()
         self.stream = sys.stdout if stream is None else stream
         self.label = ""
         self._t0: float | None = None
@@ -55,6 +63,13 @@ class Progress:
             self.tty = bool(self.stream.isatty())
         except _STREAM_ERRORS:
             self.tty = False
+
+    def _ledger_total(self) -> int:
+        """The total a fresh ledger was started with (``start_ledger``), for jobs that are not told it."""
+        try:
+            return max(0, int(json.loads(self.ledger_path.read_text())["total"]))
+        except (OSError, ValueError, TypeError, KeyError):
+            return 0
 
     def _read(self) -> dict:
         """The ledger's counts; zeros when it is missing, unreadable or from another sweep."""

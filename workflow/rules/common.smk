@@ -6,7 +6,7 @@ from pathlib import Path
 
 import sys
 
-from numperf import aggregate, compare, config as npconfig, family, metadata, plotting
+from numperf import aggregate, compare, config as npconfig, family, metadata, plotting, progress
 
 # Where the config came from, for error messages (the Snakefile reads config/config.yaml only
 # when no --configfile is given).

@@ -70,6 +70,7 @@ rule run_batch:
     params:
         host_id=HOST,
         code=CODE_DIGEST,
+        ledger=PROGRESS_LEDGER,
     priority: lambda wildcards: config["processes"] - int(wildcards.process)
     threads: lambda wildcards: batch_cases(wildcards)[0].spec.threads
     resources:
@@ -80,7 +81,7 @@ rule run_batch:
         "../envs/numperf.yaml"
     shell:
         "numperf run-batch --cases {input.cases:q} --process {wildcards.process} --allocated-cpus {threads}"
-        " --host-id {params.host_id:q} --out {output:q} --progress {PROGRESS_LEDGER:q} --total {PLANNED_MEASUREMENTS}"
+        " --host-id {params.host_id:q} --out {output:q} --progress {params.ledger:q}"
         " 2> {log:q}"
 
 
