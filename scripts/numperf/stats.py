@@ -24,8 +24,8 @@ import numpy as np
 from scipy.stats import t as _t
 
 CONFIDENCE = 0.95
-#: Default minimum relative difference worth a verdict (2%): below the 3% target resolution.
-MIN_EFFECT = 0.02
+#: Default minimum relative difference worth a verdict (5%; config/stability.yaml uses 2%).
+MIN_EFFECT = 0.05
 VERDICTS = ("A faster", "B faster", "equivalent", "inconclusive")
 
 

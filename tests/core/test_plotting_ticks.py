@@ -64,9 +64,12 @@ def base_runs(tmp_path_factory) -> pd.DataFrame:
 
 
 def _scaled(value, factor):
+    """Numbers times ``factor``, inside JSON lists too (process medians, samples); keys kept."""
     if isinstance(value, str) and value.startswith("["):
-        return json.dumps([v * factor for v in json.loads(value)])
-    return value * factor if isinstance(value, int | float) else value
+        return json.dumps(_scaled(json.loads(value), factor))
+    if isinstance(value, list):
+        return [_scaled(v, factor) for v in value]
+    return value * factor if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
 def at_sizes(runs: pd.DataFrame, sizes, hosts=("",), backends=("",)) -> dict[str, pd.DataFrame]:

@@ -81,7 +81,7 @@ MEASURED = {f"{_SMALL}_float32_t1_wheel", f"{_SMALL}_float64_t1_wheel", f"{_SMAL
             TIMES_OUT}
 #: SLURM jobs the sweep must submit, by rule: one batch per thread count and round (2 x 2), one
 #: calibration per thread count and the host probe. Everything else is a local rule.
-EXPECTED_JOBS = {"run_batch": 4, "calibrate": 2, "probe_host": 1}
+EXPECTED_JOBS = {"run_batch": 4, "calibrate": 2, "probe_host": 1, "replicate": 1}
 
 
 def _unavailable(why: str):

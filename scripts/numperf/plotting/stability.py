@@ -16,6 +16,10 @@ import pandas as pd  # noqa: E402
 from numperf import family, record  # noqa: E402
 from numperf.plotting import style  # noqa: E402
 
+#: Fixed y ranges (percent), so a few wild intervals do not flatten the rest; what lies beyond is
+#: in stability.csv and speedup.csv.
+PLANTED_YLIM, AA_YLIM = (-10, 20), (-30, 30)
+
 
 def _planted_rows(speedup: pd.DataFrame) -> pd.DataFrame:
     """speedup.csv rows of planted methods with their planted effect; measured effect = 1/speedup - 1."""
@@ -57,10 +61,10 @@ def plot(workdir: str | Path, out: str | Path | None = None) -> Path:
     ax_p.plot([0, top], [0, top], **style.REF, label="measured = planted")
     ax_p.axhline(0, color="0.3", lw=0.8)
     for p in summary["planted"]:
-        ax_p.annotate(f"{p['detected_fraction']:.0%}", (100 * p["effect"], 100 * p["effect"] + 2.2),
+        ax_p.annotate(f"found {p['detected_fraction']:.0%}", (100 * p["effect"], PLANTED_YLIM[1] - 2),
                       ha="center", fontsize=8)
     ax_p.set(xlabel="planted slowdown (% of the kernel's time)", ylabel="measured slowdown (%)",
-             title="planted effects (share found slower above)")
+             title="planted effects (share found slower above)", ylim=PLANTED_YLIM)
     ax_p.legend(fontsize=7, loc="upper left")
     twins = _twin_rows(speedup)
     sets = [("interleaved A/A (twin / baseline)", twins["speedup_vs_baseline"], twins["speedup_ci_low"],
@@ -76,7 +80,8 @@ def plot(workdir: str | Path, out: str | Path | None = None) -> Path:
         _intervals(ax_a, xs, mid[order], lo[order], hi[order], color, label)
         start += len(mid) + 3
     ax_a.axhline(0, **style.REF)
-    ax_a.set(xlabel="case (sorted by ratio)", ylabel="ratio - 1 (%)", title="identical work (A/A)")
+    ax_a.set(xlabel="case (sorted by ratio)", ylabel="ratio - 1 (%)", title="identical work (A/A)",
+             ylim=AA_YLIM)
     ax_a.set_xticks([])
     ax_a.legend(fontsize=7, loc="upper left")
     drift = summary.get("drift", {}).get("log_sd_per_run")
