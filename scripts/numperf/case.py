@@ -66,9 +66,9 @@ def run(spec: dict) -> dict:
     return out
 
 
-def _prepare(spec: dict, rng, shared: dict | None = None) -> tuple[dict, object]:
+def _prepare(spec: dict, rng, shared: list | None = None) -> tuple[dict, object]:
     """The child's record so far and the case's kernel (None when it ended before timing: skipped).
-    ``shared`` holds inputs already built for the point (``Family.shared_setup``), keyed "inputs"."""
+    ``shared`` (``Family.shared_setup``) holds the point's inputs once one case has built them."""
     from threadpoolctl import threadpool_info
 
     fam = family.get(spec["family"])
@@ -82,13 +82,13 @@ def _prepare(spec: dict, rng, shared: dict | None = None) -> tuple[dict, object]
     options = method.resolve_options(spec.get("options"), spec["params"], spec["dtype"])
     rec["options"] = options
     try:
-        if shared is not None and "inputs" in shared:
-            inputs = shared["inputs"]
+        if shared:
+            inputs = shared[0]
         else:
             inputs = fam.setup(spec["params"], spec["dtype"], rng,
                                None if shared is not None else spec["method"])
             if shared is not None:
-                shared["inputs"] = inputs
+                shared.append(inputs)
     except family.Skip as why:
         rec.update(status="skipped", reason=str(why), threadpool_info=threadpool_info())
         return rec, None
@@ -161,7 +161,7 @@ def run_group(specs: list[dict], pairing: dict) -> list[dict]:
 
     first = specs[0]
     outs, live = [], {}
-    shared = {} if family.get(first["family"]).shared_setup else None
+    shared = [] if family.get(first["family"]).shared_setup else None
     for spec in specs:
         out = {"start_utc": datetime.now(UTC).isoformat()}
         rng = np.random.default_rng(spec["seed"])  # the same inputs as an isolated process builds

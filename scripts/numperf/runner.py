@@ -499,8 +499,7 @@ def measure_unit(unit: list[tuple[dict, CaseSpec]], process_index: int,
 def unit_label(unit: list[tuple[dict, CaseSpec]]) -> str:
     """A unit for a person: ``distances n=1000 d=50 float32 t1 (8 methods)`` or the one method."""
     spec = unit[0][1]
-    params = " ".join(f"{k}={v}" for k, v in spec.params.items()
-                      if v != spec.family_spec.param(k).default or k in ("n", "elements"))
+    params = " ".join(f"{k}={v}" for k, v in spec.params.items())
     what = f"({len(unit)} methods)" if len(unit) > 1 else spec.method
     return " ".join(filter(None, [spec.family, what, params, spec.dtype, f"t{spec.threads}", spec.backend]))
 

@@ -161,10 +161,18 @@ def test_compare_prints_a_table_with_units_and_the_direction(two_hosts):
     assert list(table.columns) == [*compare.CASE, "p_rows", "p_cols", *compare.RESULT_COLUMNS]
     summary = json.loads(summary_path.read_text())
     assert summary["shared_cases"] == 2 and summary["a"] == "hostA/wheel"
-    # the A/A summary reads the same way, from the same real summary
-    aa = stability.summary_text({"hosts": ["hostA", "hostB"], "processes": 2, "min_effect": 0.05,
-                                 "backends": [{"backend": "wheel", **summary}]})
-    assert "A is hostA, B is hostB" in aa and "below 1 means A is faster" in aa
+    # two hosts, no stability run under this results folder: no drift assumed, and the summary says so
+    assert summary["drift_log_sd"] == 0.0 and summary["drift_source"].startswith("none measured")
+    # the stability summary reads its separate-run part from such a comparison
+    separate = {k: summary[k] for k in ("faster_fraction", "median_resolvable_effect")}
+    aa = stability.summary_text({
+        "hosts": ["hostA", "hostB"], "min_effect": 0.02, "host": {"cpu_model": "test CPU"},
+        "interleaved": {"cases": 4, "faster_fraction": 0.0, "median_resolvable_effect": 0.021},
+        "separate": {"cases": summary["shared_cases"], **separate, "without_drift": separate},
+        "drift": {"log_sd_per_run": 0.01, "mean_log_shift": 0.0},
+        "planted": [{"effect": 0.03, "cases": 2, "detected_fraction": 0.5, "median_measured_effect": 0.031}]})
+    assert "hostA and hostB" in aa and "interleaved A/A" in aa and f"{summary['shared_cases']} cases" in aa
+    assert "planted 3% slowdown: found in 50.0% of 2 cases" in aa and "drift between runs: 1.0%" in aa
 
 
 def test_compare_help_shows_a_plain_percent():
