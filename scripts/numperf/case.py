@@ -148,7 +148,7 @@ def _measure(spec: dict) -> dict:
         rec["guard_address_space_bytes"] = _guard_address_space(spec.get("mem_limit_bytes", 0))
         raw = measure.timed_runs(kernel, spec["repeats"], spec["warmup"],
                                  min_time_s=spec.get("min_sample_time_s", 0.0), loops=spec.get("loops"),
-                                 memory_calls=0)
+                                 memory_calls=0, timed_s=spec.get("timed_s_per_process", 0.0))
         return _finish(spec, rec, kernel, raw, rng)
 
 
@@ -183,7 +183,7 @@ def run_group(specs: list[dict], pairing: dict) -> list[dict]:
                                        first["warmup"], first.get("min_sample_time_s", 0.0),
                                        None if first.get("loops") is None else dict.fromkeys(live,
                                                                                           first["loops"]),
-                                       order_rng)
+                                       order_rng, first.get("timed_s_per_process", 0.0))
         for name, (spec, out, kernel, rng) in live.items():
             out["guard_address_space_bytes"] = guard
             timing = {**raw, "time_s": raw["time_s"][name], "loops": raw["loops"][name]}

@@ -71,6 +71,7 @@ def _add_run_case(sub) -> None:
     add_option(p, "min_sample_time_s", "a sample repeats the kernel until it lasts this long (0: one call "
                 "per sample)")
     add_option(p, "loops", "calls per sample", default_text="calibrated from --min-sample-time-s")
+    add_option(p, "timed_s_per_process", "take samples beyond --repeats until they add up to this long")
     add_option(p, "warmup", "untimed warm-up calls")
     add_option(p, "seed", "seed of the input data")
     add_option(p, "time_limit_s", "kill the case after this many seconds")
@@ -101,7 +102,7 @@ def _cmd_run_case(args) -> int:
                                dtype=args.dtype or fam.dtypes[0], threads=args.threads, backend=args.backend,
                                repeats=args.repeats, warmup=args.warmup, seed=args.seed,
                                processes=args.processes, min_sample_time_s=args.min_sample_time_s,
-                               loops=args.loops, time_limit_s=args.time_limit_s,
+                               loops=args.loops, timed_s_per_process=args.timed_s_per_process, time_limit_s=args.time_limit_s,
                                mem_budget_bytes=int(args.mem_budget_mb * 1e6),
                                mem_limit_bytes=int(args.mem_limit_mb * 1e6))
     except ValueError as exc:

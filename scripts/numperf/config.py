@@ -388,6 +388,7 @@ def _case(cfg, host_id, budget, name, block, method, params, dtype, threads, bac
                         backend=backend, repeats=cfg["repeats"], warmup=cfg["warmup"], seed=cfg["seed"],
                         processes=cfg["processes"], max_processes=max(cfg["processes"], cfg["max_processes"]),
                         isolation=cfg["isolation"], min_sample_time_s=float(cfg["min_sample_time_s"]),
+                        timed_s_per_process=float(cfg["timed_s_per_process"]),
                         loops=cfg["loops"], options=dict(block.get("method_params", {}).get(method, {})),
                         time_limit_s=float(cfg["time_limit_s"]), mem_budget_bytes=budget)
     except ValueError as exc:
@@ -406,7 +407,8 @@ def _case(cfg, host_id, budget, name, block, method, params, dtype, threads, bac
     work_s = ((meth.flops(spec.params, dtype) or 0) / PESSIMISTIC_FLOPS_PER_S
               + (meth.bytes_moved(spec.params, dtype) or 0) / PESSIMISTIC_BYTES_PER_S)
     # one process: start-up, warm-up, loop calibration, samples of at least min_sample_time_s, checks
-    expected_s = 2 + work_s * calls + 2 * spec.repeats * spec.min_sample_time_s
+    expected_s = (2 + work_s * calls + 2 * spec.repeats * spec.min_sample_time_s
+                  + 2 * spec.timed_s_per_process)
     runtime_s = min(expected_s, spec.time_limit_s + 10) if runs else 1.0
     path = f"results/{host_id}/{backend}/records/{spec.case_id}/p{{process}}.json"
     return PlannedCase(spec, host_id, skip, mem_mb, runtime_s, path)

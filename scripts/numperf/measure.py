@@ -204,10 +204,24 @@ def _warm_and_calibrate(kernel, warmup: int, min_time_s: float, loops: int | Non
     return loops, elapsed / loops
 
 
+#: The most timed samples (rounds) one process takes of one kernel, whatever ``timed_s`` asks.
+MAX_ROUNDS = 400
+
+
+def rounds_for(repeats: int, timed_s: float, sample_s: float) -> int:
+    """Samples (rounds) per process: ``repeats`` at least, more until ``timed_s`` seconds of samples
+    lasting ``sample_s`` each, at most MAX_ROUNDS. Many short samples beat a few long ones on a noisy
+    machine: a burst of noise then spoils a few samples, which a robust estimate discards."""
+    if timed_s <= 0 or sample_s <= 0:
+        return repeats
+    return int(max(repeats, min(MAX_ROUNDS, math.ceil(timed_s / sample_s))))
+
+
 def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time_s: float = 0.0,
                loops: int | None = None, memory_calls: int = 3, trace: bool = False,
-               trace_slow: bool = True) -> dict:
-    """Warm up, calibrate loops, then take ``repeats`` timed samples, then peak-memory readings.
+               trace_slow: bool = True, timed_s: float = 0.0) -> dict:
+    """Warm up, calibrate loops, then take timed samples (``rounds_for``: ``repeats`` at least, more
+    until ``timed_s`` seconds of them), then peak-memory readings.
 
     A sample runs the kernel ``loops`` times; ``time_s`` holds time per call (sample / loops). The
     garbage collector is run once before the samples and kept off during them. Memory readings and
@@ -220,8 +234,9 @@ def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time
     try:
         gc.disable()
         loops, first = _warm_and_calibrate(kernel, warmup, min_time_s, loops)
-        times = [] if first is None else [first]
-        while len(times) < repeats:
+        times = [_time_loop(kernel, loops) / loops if first is None else first]
+        sample_s = times[0] * loops
+        while len(times) < rounds_for(repeats, timed_s, sample_s):
             times.append(_time_loop(kernel, loops) / loops)
     finally:
         if gc_was_enabled:
@@ -233,12 +248,13 @@ def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time
 
 
 def interleaved_runs(kernels: dict[str, Callable[[], object]], repeats: int, warmup: int,
-                     min_time_s: float, loops: dict | None, order_rng) -> dict:
+                     min_time_s: float, loops: dict | None, order_rng, timed_s: float = 0.0) -> dict:
     """Time several kernels in one process, paired by round: each kernel is warmed up and its loops
-    calibrated first (those samples are dropped), then ``repeats`` rounds each visit every kernel
-    once, for one sample, in a fresh random order drawn from ``order_rng`` (recorded in
-    ``round_orders``). What moves the whole process (its placement, a slow minute of the VM) then
-    moves every kernel alike, and no kernel always follows the same neighbour."""
+    calibrated first (those samples are dropped), then rounds each visit every kernel once, for one
+    sample, in a fresh random order drawn from ``order_rng`` (recorded in ``round_orders``). What
+    moves the whole process (its placement, a slow minute of the VM) then moves every kernel alike,
+    and no kernel always follows the same neighbour. There are ``repeats`` rounds at least, and more
+    until the kernels have had ``timed_s`` seconds of samples each on average (``rounds_for``)."""
     timing_fixed = fix_mmap_threshold(TIMING_MMAP_THRESHOLD_BYTES, 2 * TIMING_MMAP_THRESHOLD_BYTES)
     names = list(kernels)
     gc_was_enabled = gc.isenabled()
@@ -246,11 +262,14 @@ def interleaved_runs(kernels: dict[str, Callable[[], object]], repeats: int, war
     counts, times, orders = {}, {n: [] for n in names}, []
     try:
         gc.disable()
+        sample_s = {}
         for name in names:
-            counts[name] = _warm_and_calibrate(kernels[name], warmup, min_time_s,
-                                               (loops or {}).get(name))[0]
+            counts[name], first = _warm_and_calibrate(kernels[name], warmup, min_time_s,
+                                                      (loops or {}).get(name))
+            sample_s[name] = (first if first is not None else _time_loop(kernels[name], 1)) * counts[name]
+        mean_sample_s = sum(sample_s.values()) / len(names) if names else 0.0
         before = cpu_snapshot()
-        for _ in range(repeats):
+        for _ in range(rounds_for(repeats, timed_s, mean_sample_s)):
             order = [names[i] for i in order_rng.permutation(len(names))]
             orders.append(order)
             for name in order:

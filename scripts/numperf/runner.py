@@ -53,9 +53,11 @@ class CaseSpec:
     #: "interleaved": the methods of a point share each process, paired by round; "process": one each
     isolation: str = "interleaved"
     #: a timed sample repeats the kernel until it lasts at least this long
-    min_sample_time_s: float = 0.02
+    min_sample_time_s: float = 0.005
     #: calls per sample; None = calibrated from min_sample_time_s
     loops: int | None = None
+    #: seconds of timed samples per method and process: rounds beyond ``repeats`` until then
+    timed_s_per_process: float = 0.25
     options: dict = field(default_factory=dict)
     time_limit_s: float = 300.0
     mem_budget_bytes: int = 0
@@ -113,6 +115,9 @@ class CaseSpec:
         if not 0 <= self.min_sample_time_s <= MAX_SAMPLE_TIME_S:
             raise ValueError(f"min_sample_time_s must be between 0 and {MAX_SAMPLE_TIME_S} s, "
                              f"got {self.min_sample_time_s!r}")
+        if not 0 <= self.timed_s_per_process <= MAX_SAMPLE_TIME_S:
+            raise ValueError(f"timed_s_per_process must be between 0 and {MAX_SAMPLE_TIME_S} s, "
+                             f"got {self.timed_s_per_process!r}")
         if not self.time_limit_s > 0:
             raise ValueError(f"time_limit_s must be > 0, got {self.time_limit_s!r}")
         for key in ("mem_budget_bytes", "mem_limit_bytes"):
@@ -137,7 +142,7 @@ class CaseSpec:
     def pairing_group(self) -> tuple:
         """What must be equal for two cases to share an interleaving process."""
         return (self.point_id, self.isolation, self.seed, self.repeats, self.warmup,
-                self.min_sample_time_s, self.loops)
+                self.min_sample_time_s, self.loops, self.timed_s_per_process)
 
     @property
     def case_id(self) -> str:

@@ -103,6 +103,17 @@ def test_timing_samples_and_summary():
     assert s["cv"] == pytest.approx(s["std_s"] / s["mean_s"])
 
 
+def test_samples_beyond_repeats_fill_the_timed_seconds_up_to_a_cap():
+    assert measure.rounds_for(3, 0.0, 0.001) == 3  # no timed seconds: exactly repeats
+    assert measure.rounds_for(3, 0.1, 0.01) == 10
+    assert measure.rounds_for(30, 0.1, 0.01) == 30  # repeats is a floor
+    assert measure.rounds_for(3, 5.0, 1e-6) == measure.MAX_ROUNDS
+    a = np.random.default_rng(0).random(2000)
+    raw = measure.timed_runs(lambda: np.sort(a), repeats=2, warmup=1, min_time_s=0.002, timed_s=0.05)
+    assert len(raw["time_s"]) > 2
+    assert 0.03 < sum(raw["time_s"]) * raw["loops"] < 0.5
+
+
 def test_loop_calibration_reaches_the_minimum_sample_time():
     a = np.random.default_rng(0).random(2000)
     kernel = lambda: np.sort(a)  # noqa: E731 - tens of microseconds

@@ -13,7 +13,7 @@ METHODS = ("gemm_trick", "blocked", "broadcast")
 
 def _specs(**kw) -> list[CaseSpec]:
     base = {"family": "distances", "params": {"n": 60, "d": 4}, "dtype": "float64", "threads": 1,
-            "min_sample_time_s": 0.002, "repeats": 6, "processes": 2, **kw}
+            "min_sample_time_s": 0.002, "repeats": 6, "processes": 2, "timed_s_per_process": 0.0, **kw}
     return [CaseSpec(method=m, **base) for m in METHODS]
 
 
@@ -46,6 +46,16 @@ def test_round_orders_are_seeded_by_case_seed_and_process():
     assert runner.run_group(specs, [None] * 3, allocated_cpus=1, process_index=0)[0]["pairing"][
         "round_orders"] == orders
     assert other[0]["pairing"]["round_orders"] != orders or len(orders) < 2
+
+
+def test_rounds_are_added_until_the_timed_seconds_are_reached():
+    recs = runner.run_group(_specs(repeats=2, timed_s_per_process=0.06), [None] * 3, allocated_cpus=1,
+                            process_index=0)
+    rounds = len(recs[0]["pairing"]["round_orders"])
+    assert rounds > 2 and all(len(r["timing"]["samples_s"]) == rounds for r in recs)
+    # on average over the methods, about timed_s_per_process of samples each (none much over it)
+    timed = [sum(r["timing"]["samples_s"]) * r["timing"]["loops"] for r in recs]
+    assert 0.03 < sum(timed) / len(timed) < 0.5
 
 
 def test_only_the_check_process_checks_and_every_case_keeps_its_own_record(two_processes):
