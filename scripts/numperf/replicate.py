@@ -103,9 +103,10 @@ def _count(unit) -> int:
 
 
 def _drop_stale(unit, count: int) -> None:
-    """Remove records of processes past ``count`` (an older run's replication, other code)."""
+    """Remove records of extra processes past ``count`` (an older run's replication, other code); the
+    planned processes' records belong to the batches and are never removed here."""
     for item, spec in unit:
-        for k in range(count, max(count, spec.process_cap, 100)):
+        for k in range(max(count, spec.processes), max(count, spec.process_cap, 100)):
             path = Path(item["path"].format(process=k))
             if path.exists():
                 print(f"replicate: removing stale {path}", file=sys.stderr)

@@ -57,7 +57,7 @@ class CaseSpec:
     #: calls per sample; None = calibrated from min_sample_time_s
     loops: int | None = None
     #: seconds of timed samples per method and process: rounds beyond ``repeats`` until then
-    timed_s_per_process: float = 0.25
+    timed_s_per_process: float = 0.15
     options: dict = field(default_factory=dict)
     time_limit_s: float = 300.0
     mem_budget_bytes: int = 0
@@ -497,7 +497,8 @@ def measure_unit(unit: list[tuple[dict, CaseSpec]], process_index: int,
             write_record(rec, path)
     wall = (time.perf_counter() - t0) / len(unit)
     return [{"case_id": spec.case_id, "path": str(path), "status": rec["status"], "reason": rec["reason"],
-             "reused": reused, "wall_s": wall}
+             "reused": reused, "wall_s": wall,
+             "rounds": len((rec.get("timing") or {}).get("samples_s") or []) or None}
             for rec, path, (_, spec) in zip(recs, paths, unit, strict=True)]
 
 
@@ -531,7 +532,7 @@ def run_batch(cases: list[dict], process_index: int, out: str | os.PathLike,
         if progress:
             statuses = sorted({r["status"] for r in new})
             progress.done(len(new), "reused" if all(r["reused"] for r in new) else "+".join(statuses),
-                          rounds=unit[0][1].repeats if "ok" in statuses else None)
+                          rounds=max((r["rounds"] or 0 for r in new), default=0) or None)
     if progress:
         progress.finish()
     manifest = {"schema": "numperf.batch/1", "process_index": process_index, "cases": rows,
