@@ -102,7 +102,8 @@ def _cmd_run_case(args) -> int:
                                dtype=args.dtype or fam.dtypes[0], threads=args.threads, backend=args.backend,
                                repeats=args.repeats, warmup=args.warmup, seed=args.seed,
                                processes=args.processes, min_sample_time_s=args.min_sample_time_s,
-                               loops=args.loops, timed_s_per_process=args.timed_s_per_process, time_limit_s=args.time_limit_s,
+                               loops=args.loops, timed_s_per_process=args.timed_s_per_process,
+                               time_limit_s=args.time_limit_s,
                                mem_budget_bytes=int(args.mem_budget_mb * 1e6),
                                mem_limit_bytes=int(args.mem_limit_mb * 1e6))
     except ValueError as exc:

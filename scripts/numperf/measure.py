@@ -257,14 +257,24 @@ def timed_runs(kernel: Callable[[], object], repeats: int, warmup: int, min_time
             **memory_runs(kernel, loops, memory_calls, trace, trace_slow)}
 
 
+def round_plan(wanted: dict[str, int]) -> list[list[str]]:
+    """Which kernels take part in each round: as many rounds as the kernel that wants the most
+    samples, and every other kernel spread evenly over them (a kernel wanting k of R rounds joins
+    round r when floor((r + 1) k / R) > floor(r k / R)). Kernels that want as many samples join the
+    same rounds, so their samples pair round by round."""
+    total = max(wanted.values(), default=0)
+    return [[n for n, k in wanted.items() if (r + 1) * k // total > r * k // total] for r in range(total)]
+
+
 def interleaved_runs(kernels: dict[str, Callable[[], object]], repeats: int, warmup: int,
                      min_time_s: float, loops: dict | None, order_rng, timed_s: float = 0.0) -> dict:
     """Time several kernels in one process, paired by round: each kernel is warmed up and its loops
-    calibrated first (those samples are dropped), then rounds each visit every kernel once, for one
-    sample, in a fresh random order drawn from ``order_rng`` (recorded in ``round_orders``). What
-    moves the whole process (its placement, a slow minute of the VM) then moves every kernel alike,
-    and no kernel always follows the same neighbour. There are ``repeats`` rounds at least, and more
-    until the kernels have had ``timed_s`` seconds of samples each on average (``rounds_for``)."""
+    calibrated first (those samples are dropped), then rounds visit the kernels for one sample each,
+    in a fresh random order drawn from ``order_rng`` (recorded in ``round_orders``). What moves the
+    whole process (its placement, a slow minute of the VM) then moves every kernel alike, and no
+    kernel always follows the same neighbour. Each kernel gets ``repeats`` samples at least and more
+    until ``timed_s`` seconds of them (``rounds_for``); a slow kernel joins fewer rounds
+    (``round_plan``), so cheap kernels get many samples without paying for the slow one each time."""
     timing_fixed = fix_mmap_threshold(TIMING_MMAP_THRESHOLD_BYTES, 2 * TIMING_MMAP_THRESHOLD_BYTES)
     names = list(kernels)
     gc_was_enabled = gc.isenabled()
@@ -272,16 +282,16 @@ def interleaved_runs(kernels: dict[str, Callable[[], object]], repeats: int, war
     counts, times, orders = {}, {n: [] for n in names}, []
     try:
         gc.disable()
-        sample_s = {}
+        wanted = {}
         for name in names:
             counts[name], first = _warm_and_calibrate(kernels[name], warmup, min_time_s,
                                                       (loops or {}).get(name))
-            sample_s[name] = (first if first is not None else _time_loop(kernels[name], 1)) * counts[name]
-        mean_sample_s = sum(sample_s.values()) / len(names) if names else 0.0
+            sample_s = (first if first is not None else _time_loop(kernels[name], 1)) * counts[name]
+            wanted[name] = rounds_for(repeats, timed_s, sample_s)
         freeze_survivors()
         before = cpu_snapshot()
-        for _ in range(rounds_for(repeats, timed_s, mean_sample_s)):
-            order = [names[i] for i in order_rng.permutation(len(names))]
+        for present in round_plan(wanted):
+            order = [present[i] for i in order_rng.permutation(len(present))]
             orders.append(order)
             for name in order:
                 times[name].append(_time_loop(kernels[name], counts[name]) / counts[name])

@@ -72,7 +72,8 @@ def paired_logs(medians_a, medians_b, keys_a, keys_b, samples_a=None, samples_b=
     came from its round r), a process's log-ratio is the interquartile mean (``ROUND_TRIM``) over its
     rounds of the round's log-ratio, so a change of speed within the process (a slower minute, a
     frequency step) cancels round by round and a burst of noise that spoils a few rounds is cut;
-    without them, the log-ratio of the two process medians.
+    without them, or when the two took part in different rounds (a slow method joins fewer), the
+    log-ratio of the two process medians, measured in the same process all the same.
     """
     b = {k: i for i, k in enumerate(keys_b or []) if k is not None}
     out = []

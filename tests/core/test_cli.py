@@ -18,7 +18,8 @@ from tests.conftest import run_numperf
 
 SCHEMA = yaml.safe_load(config.SCHEMA_PATH.read_text())["properties"]
 #: run-case options whose default, type and bounds are the config key of the same name
-RUN_KEYS = ("repeats", "processes", "min_sample_time_s", "timed_s_per_process", "loops", "warmup", "seed", "time_limit_s")
+RUN_KEYS = ("repeats", "processes", "min_sample_time_s", "timed_s_per_process", "loops", "warmup", "seed",
+            "time_limit_s")
 CASE = ("--family", "creation", "--method", "zeros", "--param", "rows=10", "--param", "cols=10")
 
 
