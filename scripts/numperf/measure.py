@@ -266,6 +266,22 @@ def round_plan(wanted: dict[str, int]) -> list[list[str]]:
     return [[n for n, k in wanted.items() if (r + 1) * k // total > r * k // total] for r in range(total)]
 
 
+#: A kernel whose sample lasts more than this many times the point's median sample joins fewer rounds.
+SLOW_SAMPLE_FACTOR = 4.0
+
+
+def rounds_wanted(sample_s: dict[str, float], repeats: int, timed_s: float) -> dict[str, int]:
+    """Samples per kernel of an interleaved point: ``timed_s`` of the median kernel's samples for
+    every kernel, so that they all join every round and pair round by round, except the slow ones
+    (samples over SLOW_SAMPLE_FACTOR times the median), which get their own ``timed_s`` of samples."""
+    if not sample_s:
+        return {}
+    typical = statistics.median(sample_s.values())
+    rounds = rounds_for(repeats, timed_s, typical)
+    return {n: rounds if s <= SLOW_SAMPLE_FACTOR * typical else min(rounds, rounds_for(repeats, timed_s, s))
+            for n, s in sample_s.items()}
+
+
 def interleaved_runs(kernels: dict[str, Callable[[], object]], repeats: int, warmup: int,
                      min_time_s: float, loops: dict | None, order_rng, timed_s: float = 0.0) -> dict:
     """Time several kernels in one process, paired by round: each kernel is warmed up and its loops
@@ -273,7 +289,7 @@ def interleaved_runs(kernels: dict[str, Callable[[], object]], repeats: int, war
     in a fresh random order drawn from ``order_rng`` (recorded in ``round_orders``). What moves the
     whole process (its placement, a slow minute of the VM) then moves every kernel alike, and no
     kernel always follows the same neighbour. Each kernel gets ``repeats`` samples at least and more
-    until ``timed_s`` seconds of them (``rounds_for``); a slow kernel joins fewer rounds
+    until about ``timed_s`` seconds of them (``rounds_wanted``); a slow kernel joins fewer rounds
     (``round_plan``), so cheap kernels get many samples without paying for the slow one each time."""
     timing_fixed = fix_mmap_threshold(TIMING_MMAP_THRESHOLD_BYTES, 2 * TIMING_MMAP_THRESHOLD_BYTES)
     names = list(kernels)
@@ -282,12 +298,12 @@ def interleaved_runs(kernels: dict[str, Callable[[], object]], repeats: int, war
     counts, times, orders = {}, {n: [] for n in names}, []
     try:
         gc.disable()
-        wanted = {}
+        sample_s = {}
         for name in names:
             counts[name], first = _warm_and_calibrate(kernels[name], warmup, min_time_s,
                                                       (loops or {}).get(name))
-            sample_s = (first if first is not None else _time_loop(kernels[name], 1)) * counts[name]
-            wanted[name] = rounds_for(repeats, timed_s, sample_s)
+            sample_s[name] = (first if first is not None else _time_loop(kernels[name], 1)) * counts[name]
+        wanted = rounds_wanted(sample_s, repeats, timed_s)
         freeze_survivors()
         before = cpu_snapshot()
         for present in round_plan(wanted):

@@ -61,6 +61,13 @@ def test_rounds_are_added_until_the_timed_seconds_are_reached():
     assert all(t < 1.0 for t in timed) and sum(t > 0.03 for t in timed) >= 1
 
 
+def test_kernels_of_like_speed_share_every_round_and_only_slow_ones_join_fewer():
+    wanted = measure.rounds_wanted({"a": 0.005, "b": 0.007, "c": 0.004, "slow": 0.5}, 3, 0.15)
+    assert wanted["a"] == wanted["b"] == wanted["c"] == 25  # 0.15 s of the median 6 ms: pair by round
+    assert wanted["slow"] == 3  # its repeats: 0.15 s is less than one of its samples
+    assert measure.rounds_wanted({"a": 0.005}, 3, 0.0) == {"a": 3}
+
+
 def test_a_slow_kernel_joins_fewer_rounds_spread_over_them():
     plan = measure.round_plan({"fast": 12, "slow": 3, "same": 12})
     assert len(plan) == 12 and all("fast" in r and "same" in r for r in plan)
