@@ -158,7 +158,8 @@ def test_sweep_killed_with_sigkill_leaves_no_partial_record_and_rerun_completes(
     cfg = {"families": {"distances": {"grid": [{"n": 400, "d": 30}, {"n": 800, "d": 30}],
                                       "methods": ["gemm_trick", "blocked", "broadcast_einsum"]}},
            "dtypes": ["float32", "float64"], "threads": [1], "repeats": 5, "processes": 2,
-           "max_processes": 2, "min_sample_time_s": 0.005}
+           "max_processes": 2, "min_sample_time_s": 0.005,
+           "timed_s_per_process": 0.0}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     env = {**os.environ, "NUMPERF_HOST_ID": "killed"}
     proc = subprocess.Popen([*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", "--configfile",

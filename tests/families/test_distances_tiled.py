@@ -271,7 +271,8 @@ def test_a_method_whose_package_is_missing_is_a_skipped_row(monkeypatch):
 
     out = child.run({"family": "distances", "method": "tiled_numba", "dtype": "float64", "threads": 1,
                      "params": {"n": 10, "m": 10, "d": 2, "inputs": "uniform", "accuracy_rows": 4},
-                     "backend": "wheel", "seed": 0, "repeats": 1, "warmup": 0})
+                     "backend": "wheel", "seed": 0, "repeats": 1, "warmup": 0,
+                     "timed_s_per_process": 0.0})
     assert out["status"] == "skipped" and "numba is not importable" in out["reason"]
 
 

@@ -49,8 +49,8 @@ def family_run(tmp_path_factory):
     blocks = {name: small_block(block) for name, block in DEFAULT["families"].items()}
     blocks["planted"] = {"grid": [{"work": "sum", "n": 20000}]}
     cfg = {"families": blocks, "dtypes": DEFAULT["dtypes"], "threads": [1], "repeats": 2, "processes": 2,
-           "max_processes": 2,
-           "min_sample_time_s": 0.002, "time_limit_s": 120, "memory_budget_mb": 4000}
+           "max_processes": 2, "min_sample_time_s": 0.002, "timed_s_per_process": 0.0, "time_limit_s": 120,
+           "memory_budget_mb": 4000}
     (work / "c.yaml").write_text(yaml.safe_dump(cfg))
     snakemake(work, "--configfile", work / "c.yaml", env={"NUMPERF_HOST_ID": "famhost"}, timeout=900)
     tables = work / "results" / "tables"

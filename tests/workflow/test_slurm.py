@@ -70,6 +70,7 @@ CONFIG = {
     "processes": 2,
     "max_processes": 2,  # no adaptive replication: the jobs below are the planned ones
     "min_sample_time_s": 0.005,
+    "timed_s_per_process": 0.0,
     "warmup": 1,
     "time_limit_s": TIME_LIMIT_S,
     "memory_budget_mb": 1000,

@@ -174,7 +174,7 @@ def test_two_hosts_merge_and_compare(tmp_path):
     """Two real runs with different host ids in one results folder merge and compare."""
     cfg = {"families": {"distances": {"grid": [{"n": 200, "d": 10}], "methods": ["gemm_trick", "blocked"]}},
            "dtypes": ["float64"], "threads": [1], "repeats": 5, "processes": 3, "max_processes": 3,
-           "min_sample_time_s": 0.005}
+           "min_sample_time_s": 0.005, "timed_s_per_process": 0.0}
     (tmp_path / "a.yaml").write_text(yaml.safe_dump({**cfg, "host_id": "hostA"}))
     cmp = {"a": {"backend": "wheel", "host_id": "hostA"}, "b": {"backend": "wheel", "host_id": "hostB"}}
     (tmp_path / "b.yaml").write_text(yaml.safe_dump({**cfg, "host_id": "hostB", "comparisons": [cmp]}))
