@@ -61,8 +61,8 @@ def plot(workdir: str | Path, out: str | Path | None = None) -> Path:
     ax_p.plot([0, top], [0, top], **style.REF, label="measured = planted")
     ax_p.axhline(0, color="0.3", lw=0.8)
     for p in summary["planted"]:
-        ax_p.annotate(f"found {p['detected_fraction']:.0%}", (100 * p["effect"], PLANTED_YLIM[1] - 1.2),
-                      ha="center", fontsize=8)
+        ax_p.annotate(f"{p['detected_fraction']:.0%}\nfound", (100 * p["effect"], PLANTED_YLIM[1] - 1.2),
+                      ha="center", fontsize=7)
     ax_p.set(xlabel="planted slowdown (% of the kernel's time)", ylabel="measured slowdown (%)",
              title="planted effects (share found slower above)", ylim=PLANTED_YLIM)
     ax_p.legend(fontsize=7, loc="lower right")
