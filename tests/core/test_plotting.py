@@ -229,3 +229,24 @@ def test_missing_table_is_named(tmp_path):
         tables.load(tmp_path, figures.TABLES, figures.TABLES)
     with pytest.raises(ValueError, match="unknown figure"):
         figures.draw("nope", {})
+
+
+def test_stability_figure_draws_planted_effects_and_both_aa_checks(tmp_path):
+    """``make stability``'s figure from its three files: a PNG with both panels."""
+    import json
+
+    import pandas as pd
+
+    from numperf.plotting import stability as figure
+
+    rows = [{"family": "planted", "method": m, "speedup_vs_baseline": s, "speedup_ci_low": s - 0.01,
+             "speedup_ci_high": s + 0.01} for m, s in (("same", 1.0), ("planted_3", 1 / 1.03),
+                                                       ("planted_5", 1 / 1.05))]
+    pd.DataFrame(rows).to_csv(tmp_path / "speedup.csv", index=False)
+    pd.DataFrame({"time_ratio_a_over_b": [0.98, 1.02], "ci_low": [0.9, 0.95], "ci_high": [1.05, 1.1]}).to_csv(
+        tmp_path / "stability.csv", index=False)
+    planted = [{"effect": e, "detected_fraction": 1.0} for e in (0.03, 0.05)]
+    summary = {"planted": planted, "drift": {"log_sd_per_run": 0.01}, "host": {"cpu_model": "test"}}
+    (tmp_path / "stability.json").write_text(json.dumps(summary))
+    out = figure.plot(tmp_path)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
